@@ -1,0 +1,216 @@
+//! Opening a database: SQLite (WAL, busy timeout, foreign keys) or PostgreSQL, from one location.
+//!
+//! A PostgreSQL server is probed with a single connection first, so an unreachable server or a bad
+//! password is reported at once with host and port, instead of a pool timing out half a minute
+//! later with no cause.
+
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::{DatabaseLocation, DbError, MigrationSet};
+
+/// How long a SQLite writer waits for another writer before giving up.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to PostgreSQL may take before it is called unreachable.
+pub const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open database: a connection pool on one of the two supported backends.
+///
+/// Use [`on_pool!`](crate::on_pool) to run one SQL text on whichever backend this is.
+#[derive(Clone)]
+pub enum Database {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// Which backend a [`Database`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The name people know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Database {
+    /// Opens the database a URL or path names (see [`DatabaseLocation::parse`]).
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        Self::open(&DatabaseLocation::parse(url)?).await
+    }
+
+    /// Opens a parsed location; a SQLite file and its folder are created when missing.
+    pub async fn open(location: &DatabaseLocation) -> Result<Self, DbError> {
+        match location {
+            DatabaseLocation::SqliteFile(path) => {
+                let fail = |reason: String| DbError::SqliteOpen {
+                    path: path.display().to_string(),
+                    reason,
+                };
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+                }
+                let options = sqlite_options().filename(path).create_if_missing(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(Database::Sqlite(pool))
+            }
+            DatabaseLocation::SqliteMemory => {
+                // Every connection to `:memory:` is a separate database: keep exactly one, forever.
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(sqlite_options().in_memory(true))
+                    .await?;
+                Ok(Database::Sqlite(pool))
+            }
+            DatabaseLocation::Postgres(options) => Self::open_postgres((**options).clone()).await,
+        }
+    }
+
+    /// Opens PostgreSQL with explicit options (used by the test harness to pin a schema).
+    pub async fn open_postgres(options: PgConnectOptions) -> Result<Self, DbError> {
+        let options = options.log_statements(log::LevelFilter::Trace);
+        let probe = tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await;
+        let unreachable = |reason: String| DbError::Unreachable {
+            backend: "PostgreSQL",
+            host: options.get_host().to_string(),
+            port: options.get_port(),
+            reason,
+        };
+        match probe {
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    POSTGRES_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(Err(e)) => return Err(classify_postgres_error(&options, e)),
+            Ok(Ok(conn)) => conn.close().await.map_err(|e| unreachable(e.to_string()))?,
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(POSTGRES_CONNECT_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(Database::Postgres(pool))
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies a crate's pending migrations (idempotent, safe when several processes start at once).
+    pub async fn migrate(&self, set: &MigrationSet) -> Result<(), DbError> {
+        // Boxed so the future is checked as `Send` here, where its lifetimes are concrete; left to
+        // inference, sqlx's executor bounds make callers' spawned futures fail to prove `Send`.
+        let fut: std::pin::Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + '_>> =
+            Box::pin(crate::migrate::apply(self, set));
+        fut.await
+    }
+
+    /// Closes every connection; later use fails.
+    pub async fn close(&self) {
+        crate::on_pool!(self, pool => pool.close().await)
+    }
+}
+
+fn sqlite_options() -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL: a crash of talab never corrupts or loses committed work; a power cut may
+        // lose the last transactions, which a re-run redoes.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .log_statements(log::LevelFilter::Trace)
+}
+
+fn classify_postgres_error(options: &PgConnectOptions, e: sqlx::Error) -> DbError {
+    let host = options.get_host().to_string();
+    let port = options.get_port();
+    match e {
+        sqlx::Error::Io(io) => DbError::Unreachable {
+            backend: "PostgreSQL",
+            host,
+            port,
+            reason: io_reason(&io),
+        },
+        sqlx::Error::Database(db) => DbError::Refused {
+            backend: "PostgreSQL",
+            host,
+            port,
+            reason: db.message().to_string(),
+        },
+        sqlx::Error::Tls(t) => DbError::Refused {
+            backend: "PostgreSQL",
+            host,
+            port,
+            reason: format!("TLS: {t}"),
+        },
+        other => DbError::Unreachable {
+            backend: "PostgreSQL",
+            host,
+            port,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused (is the server running?)".into(),
+        std::io::ErrorKind::TimedOut => "connection timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+impl fmt::Display for Database {
+    /// Where this database is, without any password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(pool) => {
+                let name = pool.connect_options().get_filename().display().to_string();
+                write!(f, "sqlite://{name}")
+            }
+            Database::Postgres(pool) => {
+                DatabaseLocation::Postgres(Box::new((*pool.connect_options()).clone())).fmt(f)
+            }
+        }
+    }
+}
