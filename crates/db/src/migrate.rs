@@ -158,3 +158,36 @@ apply_on!(
     HISTORY_POSTGRES,
     postgres
 );
+
+/// Declares one [`Migration`] from the workspace's `migrations/<component>/{sqlite,postgres}/<file>`,
+/// so every crate lays its SQL out the same way and a missing dialect fails the build.
+///
+/// ```ignore
+/// pub static MIGRATIONS: MigrationSet = MigrationSet {
+///     component: "memory",
+///     migrations: &[talab_db::migration!("memory", 1, "memories", "0001_memories.sql")],
+/// };
+/// ```
+#[macro_export]
+macro_rules! migration {
+    ($component:literal, $version:literal, $name:literal, $file:literal) => {
+        $crate::Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/",
+                $component,
+                "/sqlite/",
+                $file
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/",
+                $component,
+                "/postgres/",
+                $file
+            )),
+        }
+    };
+}

@@ -1,1 +1,43 @@
-//! placeholder
+//! talab-features: crypto price history, the time model, and exact TA-Lib-style EMAs behind the
+//! [`FeatureStore`] contract.
+//!
+//! The EMA kernel matches TA-Lib's `EMA` bit for bit (SMA seed at index p−1, then
+//! `e = α·x + (1−α)·e` computed as TA-Lib does), carries missing values (NaN) forward, and gives the
+//! same bits whether a series is computed at once or one value at a time:
+//!
+//! ```
+//! use talab_features::{EmaState, ema};
+//!
+//! let closes = [44.0, 44.5, 43.8, f64::NAN, 45.1, 46.0, 45.7];
+//! let batch = ema(&closes, 3).unwrap();
+//! assert!(batch[0].is_nan() && batch[1].is_nan()); // nothing before the seed
+//! assert!((batch[2] - (44.0 + 44.5 + 43.8) / 3.0).abs() < 1e-12); // the seed: a simple mean
+//! assert_eq!(batch[3], batch[2]); // a missing close carries the EMA forward
+//!
+//! let mut state = EmaState::new(3).unwrap();
+//! let last = closes.iter().map(|&x| state.push(x)).last().flatten();
+//! assert_eq!(last, Some(batch[6]));
+//! ```
+//!
+//! Storage: [`AssetRegistry`] opens this crate's tables on SQLite or PostgreSQL (see
+//! [`MIGRATIONS`]). With the `stubs` feature, [`stubs::FeatureStoreStub`] serves real 1D EMAs over
+//! in-memory closes.
+
+pub mod assets;
+pub mod ema;
+pub mod error;
+pub mod migrations;
+pub mod store;
+#[cfg(feature = "stubs")]
+pub mod stubs;
+pub mod timeframe;
+
+pub use assets::{Asset, AssetRegistry, normalise_symbol};
+pub use ema::{EmaState, ema, ema_alpha, ema_into};
+pub use error::FeatureError;
+pub use migrations::MIGRATIONS;
+pub use store::{EMA_COLUMNS, EmaRow, FeatureStore, ema_frame};
+pub use timeframe::{
+    ALLOWED_PERIODS, DEFAULT_CANONICAL_TIMEFRAMES, DEFAULT_PERIODS, DEFAULT_TIMEFRAME, Timeframe,
+    normalise_timeframe, validate_period,
+};

@@ -1,0 +1,104 @@
+//! The one error type of talab-features, with messages a user can act on.
+//!
+//! Every variant says what was wrong and, where there is one, what would be accepted instead
+//! (the known symbols, the valid timeframe forms, the dates that have data).
+
+use chrono::NaiveDate;
+
+/// What can go wrong in talab-features.
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureError {
+    /// Opening or migrating the database failed.
+    #[error(transparent)]
+    Db(#[from] talab_db::DbError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// The symbol is well formed but no asset or series has it.
+    #[error("unknown symbol '{symbol}'; known symbols: {}", list_or_none(known))]
+    UnknownSymbol { symbol: String, known: Vec<String> },
+    /// The text cannot be a symbol at all.
+    #[error(
+        "invalid symbol '{input}': {reason} (a symbol is 1 to {max} characters: letters, digits, '-', '_' or '.')",
+        max = crate::assets::MAX_SYMBOL_LEN
+    )]
+    InvalidSymbol { input: String, reason: String },
+    /// The timeframe code does not follow the grammar.
+    #[error(
+        "unknown timeframe '{code}': valid forms are ND (rolling days, e.g. 1D, 3D), NW_CAL_US, NW_CAL_ISO, \
+         NM_CAL, NQ_CAL, NY_CAL, the anchored NW_CAL_ANCHOR_US, NW_CAL_ANCHOR_ISO, NM_CAL_ANCHOR, NQ_CAL_ANCHOR, \
+         NY_CAL_ANCHOR, and NH (hours), where N is a whole number from 1 to {max}; case does not matter",
+        max = crate::timeframe::MAX_TF_QTY
+    )]
+    UnknownTimeframe { code: String },
+    /// The timeframe is valid but this store cannot serve it.
+    #[error("timeframe {tf} is not available here: {reason}")]
+    UnsupportedTimeframe { tf: String, reason: String },
+    /// The EMA period cannot be used.
+    #[error("invalid EMA period {period}: {reason}")]
+    InvalidPeriod { period: usize, reason: String },
+    /// An output buffer does not fit its input.
+    #[error("output buffer holds {out} values but the input has {values}; they must be the same length")]
+    LengthMismatch { values: usize, out: usize },
+    /// The date lies outside the days the symbol has data for.
+    #[error("{symbol} has data from {first} to {last}; {date} is outside that range")]
+    DateOutOfRange {
+        symbol: String,
+        date: NaiveDate,
+        first: NaiveDate,
+        last: NaiveDate,
+    },
+    /// The symbol is known but has no prices yet.
+    #[error("no prices for {symbol} yet; ingest some first")]
+    NoData { symbol: String },
+    /// Another asset already has this CoinMarketCap id.
+    #[error("CoinMarketCap id {cmc_id} already belongs to {holder}; cannot give it to {symbol} as well")]
+    CmcIdTaken {
+        cmc_id: i64,
+        symbol: String,
+        holder: String,
+    },
+    /// Building a DataFrame failed.
+    #[error("building a DataFrame failed: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none yet".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_would_be_accepted() {
+        let e = FeatureError::UnknownSymbol {
+            symbol: "DOGE".into(),
+            known: vec!["BTC".into(), "ETH".into()],
+        };
+        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: BTC, ETH");
+        let e = FeatureError::UnknownSymbol {
+            symbol: "DOGE".into(),
+            known: vec![],
+        };
+        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: none yet");
+        let e = FeatureError::DateOutOfRange {
+            symbol: "BTC".into(),
+            date: NaiveDate::from_ymd_opt(2009, 1, 1).unwrap(),
+            first: NaiveDate::from_ymd_opt(2013, 4, 29).unwrap(),
+            last: NaiveDate::from_ymd_opt(2021, 2, 27).unwrap(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "BTC has data from 2013-04-29 to 2021-02-27; 2009-01-01 is outside that range"
+        );
+        let e = FeatureError::UnknownTimeframe { code: "2X".into() }.to_string();
+        assert!(e.starts_with("unknown timeframe '2X': valid forms are ND"), "{e}");
+        assert!(e.contains("NW_CAL_ANCHOR_ISO") && e.contains("NH (hours)"), "{e}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The SQL migrations of talab-features, one file per backend per version under `migrations/features/`.
+//!
+//! Applied by [`AssetRegistry::open`](crate::AssetRegistry::open) (and by every store of this crate),
+//! so the crate creates its own tables when used from another project.
+
+use talab_db::MigrationSet;
+
+/// Every schema change of this crate, oldest first. Never edit a released one: add a new version.
+pub static MIGRATIONS: MigrationSet = MigrationSet {
+    component: "features",
+    migrations: &[talab_db::migration!(
+        "features",
+        1,
+        "dim_assets",
+        "0001_dim_assets.sql"
+    )],
+};

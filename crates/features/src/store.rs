@@ -1,0 +1,144 @@
+//! The `FeatureStore` contract (the seed's interface) and the shape of the EMA rows it returns.
+//!
+//! Callers (the CLI, the orchestrator's data tasks) only see this trait and polars DataFrames, so
+//! the stub and the database-backed store are interchangeable behind `Arc<dyn FeatureStore>`.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::FeatureError;
+
+/// The columns of an EMA frame, in order.
+pub const EMA_COLUMNS: [&str; 7] = ["symbol", "date", "tf", "period", "ema", "ema_bar", "roll"];
+
+/// Computes and serves EMAs of assets' daily closes.
+///
+/// Frames returned by both methods have the columns of [`EMA_COLUMNS`]: `symbol` (str), `date`
+/// (Date), `tf` (str, canonical code), `period` (u32), `ema` (f64), `ema_bar` (f64), `roll` (bool);
+/// see [`ema_frame`]. A (symbol, tf, period) whose EMA has no value yet on that date (the seed
+/// needs `period` closes) has no row.
+#[async_trait::async_trait]
+pub trait FeatureStore: Send + Sync {
+    /// Refreshes EMAs for `symbols` through `date` and returns that date's rows:
+    /// columns symbol (str), date (Date), tf (str), period (u32/i64), ema (f64), ema_bar (f64), roll (bool).
+    async fn refresh_ema(&self, symbols: &[String], date: NaiveDate) -> Result<DataFrame, FeatureError>;
+
+    /// The stored EMA rows of one symbol on one date for a timeframe (see DEFAULT_TIMEFRAME), same columns.
+    async fn get_ema(
+        &self,
+        symbol: &str,
+        date: NaiveDate,
+        timeframe: &str,
+    ) -> Result<DataFrame, FeatureError>;
+}
+
+/// One EMA value of one (symbol, tf, period) on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmaRow {
+    /// Upper-case symbol.
+    pub symbol: String,
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Canonical timeframe code (`1D`).
+    pub tf: String,
+    /// EMA period.
+    pub period: u32,
+    /// The continuous daily EMA.
+    pub ema: f64,
+    /// The bar EMA (one step from the last completed bar on roll days).
+    pub ema_bar: f64,
+    /// True on days that do not close a bar of `tf` (always false on 1D).
+    pub roll: bool,
+}
+
+/// Builds the DataFrame of [`FeatureStore`] from rows (an empty slice gives an empty frame with the
+/// same columns and types).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use talab_features::{EmaRow, ema_frame};
+/// let row = EmaRow {
+///     symbol: "BTC".into(),
+///     date: NaiveDate::from_ymd_opt(2021, 2, 27).unwrap(),
+///     tf: "1D".into(),
+///     period: 10,
+///     ema: 48_000.5,
+///     ema_bar: 48_000.5,
+///     roll: false,
+/// };
+/// let df = ema_frame(&[row]).unwrap();
+/// assert_eq!(df.shape(), (1, 7));
+/// assert_eq!(df.column("ema").unwrap().f64().unwrap().get(0), Some(48_000.5));
+/// ```
+pub fn ema_frame(rows: &[EmaRow]) -> Result<DataFrame, FeatureError> {
+    let symbol: Vec<&str> = rows.iter().map(|r| r.symbol.as_str()).collect();
+    let tf: Vec<&str> = rows.iter().map(|r| r.tf.as_str()).collect();
+    let period: Vec<u32> = rows.iter().map(|r| r.period).collect();
+    let ema: Vec<f64> = rows.iter().map(|r| r.ema).collect();
+    let ema_bar: Vec<f64> = rows.iter().map(|r| r.ema_bar).collect();
+    let roll: Vec<bool> = rows.iter().map(|r| r.roll).collect();
+    let date = DateChunked::from_naive_date("date".into(), rows.iter().map(|r| r.date));
+    let columns = vec![
+        Column::new("symbol".into(), symbol),
+        date.into_column(),
+        Column::new("tf".into(), tf),
+        Column::new("period".into(), period),
+        Column::new("ema".into(), ema),
+        Column::new("ema_bar".into(), ema_bar),
+        Column::new("roll".into(), roll),
+    ];
+    Ok(DataFrame::new(rows.len(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(symbol: &str, day: u32, period: u32, ema: f64) -> EmaRow {
+        EmaRow {
+            symbol: symbol.into(),
+            date: NaiveDate::from_ymd_opt(2010, 7, day).unwrap(),
+            tf: "1D".into(),
+            period,
+            ema,
+            ema_bar: ema,
+            roll: false,
+        }
+    }
+
+    #[test]
+    fn frame_has_the_contract_columns_and_types() {
+        let df = ema_frame(&[row("BTC", 22, 10, 0.06628232), row("ETH", 23, 20, 1.5)]).unwrap();
+        assert_eq!(df.shape(), (2, 7));
+        let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, EMA_COLUMNS);
+        let types: Vec<DataType> = df.dtypes();
+        assert_eq!(
+            types,
+            vec![
+                DataType::String,
+                DataType::Date,
+                DataType::String,
+                DataType::UInt32,
+                DataType::Float64,
+                DataType::Float64,
+                DataType::Boolean
+            ]
+        );
+        assert_eq!(df.column("symbol").unwrap().str().unwrap().get(1), Some("ETH"));
+        assert_eq!(df.column("period").unwrap().u32().unwrap().get(0), Some(10));
+        assert_eq!(df.column("ema").unwrap().f64().unwrap().get(0), Some(0.06628232));
+        assert_eq!(df.column("roll").unwrap().bool().unwrap().get(1), Some(false));
+        // 2010-07-22 is day 14_812 since 1970-01-01.
+        let days = df.column("date").unwrap().date().unwrap().physical().get(0);
+        assert_eq!(days, Some(14_812));
+    }
+
+    #[test]
+    fn empty_rows_give_an_empty_frame_with_the_same_schema() {
+        let df = ema_frame(&[]).unwrap();
+        assert_eq!(df.shape(), (0, 7));
+        assert_eq!(df.column("date").unwrap().dtype(), &DataType::Date);
+        assert_eq!(df.column("period").unwrap().dtype(), &DataType::UInt32);
+    }
+}

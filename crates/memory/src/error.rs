@@ -1,0 +1,44 @@
+//! The one error type of talab-memory: what went wrong and, where there is one, what to do.
+//!
+//! Bad input (empty content, a threshold outside the score range, an embedding without the
+//! embedder that made it) is reported as data, never as a panic.
+
+use talab_db::DbError;
+
+/// Everything a memory operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    /// Opening or migrating the database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A query on the memory tables failed.
+    #[error("memory store: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// `add` was given nothing but whitespace.
+    #[error("cannot store an empty memory: the content is empty or only whitespace")]
+    EmptyContent,
+    /// `search` was given nothing but whitespace.
+    #[error("cannot search for an empty query: give some words to look for")]
+    EmptyQuery,
+    /// A threshold that no relevance score can be compared with.
+    #[error(
+        "invalid threshold {0}: relevance scores are similarities between -1 and 1, so give a number \
+         in that range (the default is 0.7)"
+    )]
+    InvalidThreshold(f32),
+    /// A scope name that is empty or only whitespace.
+    #[error("invalid scope {0:?}: a scope needs a non-empty name (the default is \"default\")")]
+    InvalidScope(String),
+    /// An embedding that cannot be stored as given.
+    #[error("invalid embedding: {0}")]
+    InvalidEmbedding(String),
+    /// A stored embedding whose bytes do not match its recorded dimension.
+    #[error(
+        "memory {id}: its stored embedding has {bytes} bytes, which is not {dim} f32 values; \
+         re-embed it with `talab memory reindex`"
+    )]
+    CorruptEmbedding { id: String, bytes: usize, dim: i64 },
+    /// Adding kept losing a race with a concurrent delete of the same content.
+    #[error("could not add the memory: the same content was added and removed concurrently; try again")]
+    AddRace,
+}

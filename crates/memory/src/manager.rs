@@ -1,0 +1,128 @@
+//! The contract every memory backend fulfils: the seed's `MemoryManager` and `Memory`, in Rust.
+//!
+//! Stores, stubs and remote backends all implement [`MemoryManager`], so callers (the orchestrator,
+//! the CLI) hold an `Arc<dyn MemoryManager>` and never know which one they talk to.
+
+use chrono::{DateTime, Utc};
+
+use crate::MemoryError;
+
+/// Free-form context stored with a memory: tags, source, task type… Always a JSON object.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// The threshold `search` uses when the caller has no better one (the seed's default).
+pub const DEFAULT_THRESHOLD: f32 = 0.7;
+/// How many hits `search` returns when the caller has no better number (the seed's default).
+pub const DEFAULT_LIMIT: usize = 10;
+/// The relevance a memory carries when it was fetched by id rather than found by a search: it was
+/// asked for by name, so it is fully relevant.
+pub const FETCHED_RELEVANCE: f32 = 1.0;
+
+/// One remembered piece of text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Memory {
+    /// A UUID v4, as text.
+    pub id: String,
+    /// The text as it was added.
+    pub content: String,
+    /// Context stored with it (a JSON object).
+    pub metadata: Metadata,
+    /// Its vector representation; empty when it has none (not embedded, or a stub).
+    pub embedding: Vec<f32>,
+    /// When it was first added (UTC, microsecond precision on every backend).
+    pub created_at: DateTime<Utc>,
+    /// From a search: how well it matched the query (higher is better; a similarity in [-1, 1]).
+    /// Fetched by id: [`FETCHED_RELEVANCE`].
+    pub relevance_score: f32,
+}
+
+/// A semantic memory: add text, find it again by meaning, render it for a prompt.
+///
+/// Object safe, so it is used as `Arc<dyn MemoryManager>`.
+#[async_trait::async_trait]
+pub trait MemoryManager: Send + Sync {
+    /// Stores content; returns its id (an existing id when the same normalised content is already stored).
+    async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError>;
+
+    /// Hits with relevance_score >= threshold, best first (ties: newest first), at most `limit`.
+    async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError>;
+
+    /// The prompt-ready context block for these ids (format: [`crate::context`]).
+    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError>;
+}
+
+/// Refuses content that is empty or only whitespace.
+pub fn validate_content(content: &str) -> Result<(), MemoryError> {
+    if content.trim().is_empty() {
+        return Err(MemoryError::EmptyContent);
+    }
+    Ok(())
+}
+
+/// Refuses an empty query.
+pub fn validate_query(query: &str) -> Result<(), MemoryError> {
+    if query.trim().is_empty() {
+        return Err(MemoryError::EmptyQuery);
+    }
+    Ok(())
+}
+
+/// Refuses a threshold that is not a number in [-1, 1], the range of every relevance score.
+pub fn validate_threshold(threshold: f32) -> Result<(), MemoryError> {
+    if !threshold.is_finite() || !(-1.0..=1.0).contains(&threshold) {
+        return Err(MemoryError::InvalidThreshold(threshold));
+    }
+    Ok(())
+}
+
+/// Now, truncated to whole microseconds: the precision PostgreSQL keeps, so a memory reads back
+/// exactly as it was written on every backend.
+pub fn now_micros() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The ids in caller order without repeats (the first occurrence wins), for `get_context`.
+pub fn unique_ids(ids: &[String]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .map(String::as_str)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_refuses_bad_input() {
+        assert!(matches!(
+            validate_content(" \n\t"),
+            Err(MemoryError::EmptyContent)
+        ));
+        assert!(validate_content(" x ").is_ok());
+        assert!(matches!(validate_query(""), Err(MemoryError::EmptyQuery)));
+        for bad in [f32::NAN, f32::INFINITY, 1.01, -1.5] {
+            assert!(
+                matches!(validate_threshold(bad), Err(MemoryError::InvalidThreshold(_))),
+                "{bad}"
+            );
+        }
+        for good in [-1.0, 0.0, DEFAULT_THRESHOLD, 1.0] {
+            assert!(validate_threshold(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn unique_ids_keep_first_occurrence_order() {
+        let ids: Vec<String> = ["b", "a", "b", "c", "a"].map(String::from).to_vec();
+        assert_eq!(unique_ids(&ids), ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn now_micros_has_no_nanoseconds() {
+        use chrono::Timelike;
+        assert_eq!(now_micros().nanosecond() % 1000, 0);
+    }
+}

@@ -1,0 +1,25 @@
+//! One module per command; `run` dispatches and loads configuration once.
+
+mod config;
+mod status;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, Overrides};
+use crate::exit::CliError;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let overrides = Overrides {
+        config: cli.global.config.clone(),
+        database_url: cli.global.database_url.clone(),
+    };
+    let config = Config::load(&overrides)?;
+    match cli.command {
+        Command::Status(args) => status::run(&config, args).await,
+        Command::Config(args) => config::run(&config, args),
+        other => Err(CliError::usage(format!(
+            "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
+            other.name()
+        ))),
+    }
+}

@@ -1,0 +1,81 @@
+//! `talab status`: which platforms can run tasks (the orchestrator's `validate_environment`) and
+//! whether the database opens with every crate's schema up to date.
+
+use serde::Serialize;
+use talab_orchestrator::{Platform, PlatformStatus};
+
+use crate::cli::StatusArgs;
+use crate::config::Config;
+use crate::exit::CliError;
+use crate::{output, wiring};
+
+#[derive(Serialize)]
+struct DatabaseStatus {
+    url: String,
+    backend: Option<String>,
+    ok: bool,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    platforms: std::collections::BTreeMap<Platform, PlatformStatus>,
+    database: DatabaseStatus,
+}
+
+pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
+    let platforms = talab_orchestrator::validate_environment(&wiring::environment(config));
+    let shown_url = config.entries()["database_url"].value.clone().unwrap_or_default();
+    let (database, failed) = match wiring::open(config).await {
+        Ok(stores) => {
+            let backend = stores.db.backend().name().to_string();
+            stores.db.close().await;
+            (
+                DatabaseStatus {
+                    url: shown_url,
+                    backend: Some(backend),
+                    ok: true,
+                    error: None,
+                },
+                None,
+            )
+        }
+        Err(e) => {
+            let shown = DatabaseStatus {
+                url: shown_url,
+                backend: None,
+                ok: false,
+                error: Some(e.message().to_string()),
+            };
+            (shown, Some(e))
+        }
+    };
+    let status = Status { platforms, database };
+    if args.json {
+        output::json(&status)?;
+    } else {
+        let mut table = output::table(["platform", "configured", "ready", "details"]);
+        for (platform, s) in &status.platforms {
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            table.add_row([
+                platform.to_string(),
+                yes_no(s.configured).to_string(),
+                yes_no(s.configured && s.requirements_met).to_string(),
+                s.message.clone(),
+            ]);
+        }
+        println!("{table}");
+        match &status.database.error {
+            None => println!(
+                "database: {} ({}, schema up to date)",
+                status.database.url,
+                status.database.backend.as_deref().unwrap_or_default()
+            ),
+            Some(e) => println!("database: {} — NOT usable: {e}", status.database.url),
+        }
+    }
+    match failed {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}

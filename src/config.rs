@@ -1,0 +1,539 @@
+//! Effective configuration: `talab.toml`, overridden by environment variables, overridden by flags.
+//!
+//! Every value remembers where it came from, so `talab config show` can say why it is what it is,
+//! and every secret is held as a [`Secret`], so it prints as `********` wherever it goes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use talab_orchestrator::Secret;
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Default,
+    File,
+    Env,
+    Flag,
+}
+
+/// One effective value and its origin.
+#[derive(Debug, Clone)]
+pub struct Setting<T> {
+    pub value: Option<T>,
+    pub origin: Origin,
+    /// The environment variable or flag that set it, for `config show`.
+    pub source: Option<String>,
+}
+
+impl<T> Setting<T> {
+    fn unset() -> Self {
+        Setting {
+            value: None,
+            origin: Origin::Default,
+            source: None,
+        }
+    }
+}
+
+/// Connection settings of one HTTP AI platform.
+#[derive(Debug, Clone)]
+pub struct HttpPlatform {
+    pub api_key: Setting<Secret>,
+    pub base_url: Setting<String>,
+    pub model: Setting<String>,
+}
+
+/// The whole effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub home: Setting<PathBuf>,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+    pub database_url: Setting<String>,
+    pub claude: HttpPlatform,
+    pub chatgpt: HttpPlatform,
+    pub gemini: HttpPlatform,
+    pub claude_code_binary: Setting<PathBuf>,
+    pub cmc_api_key: Setting<Secret>,
+    pub embed_model_dir: Setting<PathBuf>,
+}
+
+/// A configuration problem; always bad input (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("cannot determine a home folder for talab's data; set TALAB_HOME")]
+    NoHome,
+}
+
+/// What the command line contributed (global flags).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    #[serde(default)]
+    platforms: FilePlatforms,
+    #[serde(default)]
+    market_data: FileMarketData,
+    #[serde(default)]
+    memory: FileMemory,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlatforms {
+    #[serde(default)]
+    claude: FileHttp,
+    #[serde(default)]
+    chatgpt: FileHttp,
+    #[serde(default)]
+    gemini: FileHttp,
+    #[serde(default)]
+    claude_code: FileClaudeCode,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    model: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClaudeCode {
+    binary: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMarketData {
+    cmc_api_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMemory {
+    embed_model_dir: Option<PathBuf>,
+}
+
+/// Resolves one value: the flag wins, then the first environment variable that is set and
+/// non-empty, then the file, then the default.
+fn resolve<T>(
+    flag: Option<(T, &str)>,
+    env: &dyn Fn(&str) -> Option<String>,
+    env_names: &[&str],
+    parse_env: impl Fn(String) -> T,
+    file: Option<T>,
+    default: Option<T>,
+) -> Setting<T> {
+    if let Some((value, name)) = flag {
+        return Setting {
+            value: Some(value),
+            origin: Origin::Flag,
+            source: Some(name.to_string()),
+        };
+    }
+    for name in env_names {
+        if let Some(v) = env(name).filter(|v| !v.trim().is_empty()) {
+            return Setting {
+                value: Some(parse_env(v)),
+                origin: Origin::Env,
+                source: Some(name.to_string()),
+            };
+        }
+    }
+    if let Some(value) = file {
+        return Setting {
+            value: Some(value),
+            origin: Origin::File,
+            source: None,
+        };
+    }
+    match default {
+        Some(value) => Setting {
+            value: Some(value),
+            origin: Origin::Default,
+            source: None,
+        },
+        None => Setting::unset(),
+    }
+}
+
+fn http_platform(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: FileHttp,
+    key_envs: &[&str],
+    base_envs: &[&str],
+    model_envs: &[&str],
+) -> HttpPlatform {
+    HttpPlatform {
+        api_key: resolve(
+            None,
+            env,
+            key_envs,
+            Secret::from,
+            file.api_key.map(Secret::from),
+            None,
+        ),
+        base_url: resolve(None, env, base_envs, |v| v, file.base_url, None),
+        model: resolve(None, env, model_envs, |v| v, file.model, None),
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_with(overrides, &|name| std::env::var(name).ok())
+    }
+
+    /// Loads the configuration with an explicit environment (tests pass their own).
+    pub fn load_with(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let default_home =
+            directories::ProjectDirs::from("", "", "talab").map(|d| d.data_dir().to_path_buf());
+        let home = resolve(None, env, &["TALAB_HOME"], PathBuf::from, None, default_home);
+        let home_dir = home.value.clone().ok_or(ConfigError::NoHome)?;
+
+        let explicit = overrides
+            .config
+            .clone()
+            .or_else(|| env("TALAB_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from));
+        let (file_path, file) = match explicit {
+            Some(path) => {
+                let parsed = read_file(&path)?;
+                (Some(path), parsed)
+            }
+            None => {
+                let path = home_dir.join("talab.toml");
+                if path.exists() {
+                    (Some(path.clone()), read_file(&path)?)
+                } else {
+                    (None, FileConfig::default())
+                }
+            }
+        };
+
+        let default_db = talab_db::DatabaseLocation::default_in(&home_dir).to_string();
+        let flag_db = overrides.database_url.clone().map(|v| (v, "--database-url"));
+        let FileConfig {
+            database_url,
+            platforms,
+            market_data,
+            memory,
+        } = file;
+        Ok(Config {
+            database_url: resolve(
+                flag_db,
+                env,
+                &["TALAB_DATABASE_URL"],
+                |v| v,
+                database_url,
+                Some(default_db),
+            ),
+            claude: http_platform(
+                env,
+                platforms.claude,
+                &["ANTHROPIC_API_KEY"],
+                &["TALAB_CLAUDE_BASE_URL", "ANTHROPIC_BASE_URL"],
+                &["TALAB_CLAUDE_MODEL"],
+            ),
+            chatgpt: http_platform(
+                env,
+                platforms.chatgpt,
+                &["OPENAI_API_KEY"],
+                &["TALAB_CHATGPT_BASE_URL", "OPENAI_BASE_URL"],
+                &["TALAB_CHATGPT_MODEL"],
+            ),
+            gemini: http_platform(
+                env,
+                platforms.gemini,
+                &["GEMINI_API_KEY"],
+                &["TALAB_GEMINI_BASE_URL", "GEMINI_BASE_URL"],
+                &["TALAB_GEMINI_MODEL"],
+            ),
+            claude_code_binary: resolve(
+                None,
+                env,
+                &["TALAB_CLAUDE_CODE_BIN"],
+                PathBuf::from,
+                platforms.claude_code.binary,
+                None,
+            ),
+            cmc_api_key: resolve(
+                None,
+                env,
+                &["CMC_API_KEY"],
+                Secret::from,
+                market_data.cmc_api_key.map(Secret::from),
+                None,
+            ),
+            embed_model_dir: resolve(
+                None,
+                env,
+                &["TALAB_EMBED_MODEL_DIR"],
+                PathBuf::from,
+                memory.embed_model_dir,
+                None,
+            ),
+            home,
+            file: file_path,
+        })
+    }
+
+    /// The database URL to open (always set: it defaults to the SQLite file under the home).
+    pub fn database_url(&self) -> &str {
+        self.database_url.value.as_deref().unwrap_or_default()
+    }
+
+    /// Every setting as `key → (printable value, origin, source)`, secrets masked.
+    pub fn entries(&self) -> BTreeMap<String, ShownSetting> {
+        fn show<T>(s: &Setting<T>, f: impl Fn(&T) -> String) -> ShownSetting {
+            ShownSetting {
+                value: s.value.as_ref().map(f),
+                origin: s.origin,
+                source: s.source.clone(),
+            }
+        }
+        let path = |p: &PathBuf| p.display().to_string();
+        let text = |s: &String| s.clone();
+        let secret = |s: &Secret| s.to_string();
+        let redacted_url = |u: &String| match talab_db::DatabaseLocation::parse(u) {
+            Ok(loc) => loc.to_string(),
+            Err(_) => "(invalid URL)".to_string(),
+        };
+        let mut out = BTreeMap::new();
+        out.insert("home".to_string(), show(&self.home, path));
+        out.insert("database_url".to_string(), show(&self.database_url, redacted_url));
+        for (name, p) in [
+            ("claude", &self.claude),
+            ("chatgpt", &self.chatgpt),
+            ("gemini", &self.gemini),
+        ] {
+            out.insert(format!("platforms.{name}.api_key"), show(&p.api_key, secret));
+            out.insert(format!("platforms.{name}.base_url"), show(&p.base_url, text));
+            out.insert(format!("platforms.{name}.model"), show(&p.model, text));
+        }
+        out.insert(
+            "platforms.claude_code.binary".to_string(),
+            show(&self.claude_code_binary, path),
+        );
+        out.insert(
+            "market_data.cmc_api_key".to_string(),
+            show(&self.cmc_api_key, secret),
+        );
+        out.insert(
+            "memory.embed_model_dir".to_string(),
+            show(&self.embed_model_dir, path),
+        );
+        out
+    }
+}
+
+/// A setting as `config show` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShownSetting {
+    pub value: Option<String>,
+    pub origin: Origin,
+    pub source: Option<String>,
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    parse_file(path, &text)
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = match e.span() {
+            Some(span) => line_col(text, span.start),
+            None => (1, 1),
+        };
+        ConfigError::Syntax {
+            path: path.display().to_string(),
+            line,
+            column,
+            message: e.message().trim().replace('\n', " "),
+        }
+    })
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn home_with(toml_text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("talab.toml"), toml_text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn defaults_put_the_database_under_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let cfg = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)])).unwrap();
+        assert_eq!(cfg.database_url(), format!("sqlite://{home}/talab.db"));
+        assert_eq!(cfg.database_url.origin, Origin::Default);
+        assert!(cfg.file.is_none());
+        assert!(cfg.claude.api_key.value.is_none());
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let dir = home_with(
+            "database_url = \"sqlite:///from/file.db\"\n[platforms.claude]\nmodel = \"file-model\"\n",
+        );
+        let home = dir.path().to_str().unwrap();
+        let env = env_of(&[
+            ("TALAB_HOME", home),
+            ("TALAB_DATABASE_URL", "sqlite:///from/env.db"),
+            ("TALAB_CLAUDE_MODEL", "env-model"),
+        ]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        assert_eq!(cfg.database_url(), "sqlite:///from/env.db");
+        assert_eq!(cfg.database_url.source.as_deref(), Some("TALAB_DATABASE_URL"));
+        assert_eq!(cfg.claude.model.value.as_deref(), Some("env-model"));
+
+        let flags = Overrides {
+            database_url: Some("sqlite:///from/flag.db".into()),
+            ..Default::default()
+        };
+        let cfg = Config::load_with(&flags, &env).unwrap();
+        assert_eq!(cfg.database_url(), "sqlite:///from/flag.db");
+        assert_eq!(cfg.database_url.origin, Origin::Flag);
+
+        let cfg = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)])).unwrap();
+        assert_eq!(cfg.database_url(), "sqlite:///from/file.db");
+        assert_eq!(cfg.database_url.origin, Origin::File);
+        assert_eq!(cfg.claude.model.value.as_deref(), Some("file-model"));
+    }
+
+    #[test]
+    fn provider_conventions_are_honoured_after_talab_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_of(&[
+            ("TALAB_HOME", dir.path().to_str().unwrap()),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:11434"),
+            ("ANTHROPIC_BASE_URL", "http://provider"),
+            ("TALAB_CLAUDE_BASE_URL", "http://talab"),
+            ("GEMINI_API_KEY", ""),
+        ]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        assert_eq!(
+            cfg.chatgpt.base_url.value.as_deref(),
+            Some("http://127.0.0.1:11434")
+        );
+        assert_eq!(cfg.claude.base_url.value.as_deref(), Some("http://talab"));
+        assert!(
+            cfg.gemini.api_key.value.is_none(),
+            "an empty variable counts as unset"
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_everywhere_they_are_shown() {
+        let dir = home_with("[market_data]\ncmc_api_key = \"cmc-file-secret\"\n");
+        let env = env_of(&[
+            ("TALAB_HOME", dir.path().to_str().unwrap()),
+            ("ANTHROPIC_API_KEY", "sk-ant-very-secret"),
+        ]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        let shown = format!("{:?} {:?}", cfg.entries(), cfg);
+        assert!(
+            !shown.contains("sk-ant-very-secret") && !shown.contains("cmc-file-secret"),
+            "{shown}"
+        );
+        assert_eq!(
+            cfg.entries()["platforms.claude.api_key"].value.as_deref(),
+            Some("***")
+        );
+        assert_eq!(
+            cfg.claude.api_key.value.as_ref().unwrap().expose(),
+            "sk-ant-very-secret"
+        );
+    }
+
+    #[test]
+    fn a_broken_file_names_file_line_and_column() {
+        let dir = home_with("database_url = \"sqlite:///x.db\"\n\n[platforms.claude\nmodel = 1\n");
+        let err = Config::load_with(
+            &Overrides::default(),
+            &env_of(&[("TALAB_HOME", dir.path().to_str().unwrap())]),
+        )
+        .unwrap_err()
+        .to_string();
+        let expected_prefix = format!("{}:3:", dir.path().join("talab.toml").display());
+        assert!(err.starts_with(&expected_prefix), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_not_ignored() {
+        let dir = home_with("databse_url = \"sqlite:///x.db\"\n");
+        let err = Config::load_with(
+            &Overrides::default(),
+            &env_of(&[("TALAB_HOME", dir.path().to_str().unwrap())]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(":1:1: unknown field `databse_url`"), "{err}");
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let flags = Overrides {
+            config: Some(dir.path().join("nope.toml")),
+            ..Default::default()
+        };
+        let err =
+            Config::load_with(&flags, &env_of(&[("TALAB_HOME", dir.path().to_str().unwrap())])).unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }), "{err}");
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

@@ -1,0 +1,239 @@
+//! The `talab` binary as a user runs it: help, status, config, exit codes and error lines.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs talab with a clean environment: its own TALAB_HOME, no provider keys, and a PATH on
+/// which no `claude` binary exists.
+fn talab(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
+    cmd.env_clear()
+        .env("TALAB_HOME", home)
+        .env("PATH", home)
+        .env("RUST_LOG", "trace")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the talab binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_every_command_the_specs_name() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(home.path(), &["--help"], &[]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in [
+        "refresh-ema",
+        "ema",
+        "ingest",
+        "ask",
+        "demo",
+        "memory",
+        "run",
+        "batch",
+        "status",
+        "quota",
+        "costs",
+        "config",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{cmd} "))),
+            "{cmd} missing:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["refresh-ema", "--symbols", "BTC,ETH"][..],
+        &["ask", "what EMAs ran today"],
+        &["demo"],
+    ] {
+        let out = talab(home.path(), args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("`talab {}` is not implemented yet", args[0])),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn status_with_nothing_configured_lists_every_platform_with_its_reason() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(home.path(), &["status", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let platforms = v["platforms"].as_object().unwrap();
+    assert_eq!(platforms.len(), 5, "{v}");
+    for (name, needle) in [
+        ("claude", "ANTHROPIC_API_KEY"),
+        ("chatgpt", "OPENAI_API_KEY"),
+        ("gemini", "GEMINI_API_KEY"),
+        ("claude_code", "claude"),
+    ] {
+        assert_eq!(platforms[name]["configured"], false, "{name}: {v}");
+        let msg = platforms[name]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{name}: {msg}");
+    }
+    assert_eq!(v["database"]["ok"], true, "{v}");
+    assert!(
+        home.path().join("talab.db").exists(),
+        "the default SQLite file is created under TALAB_HOME"
+    );
+
+    let out = talab(home.path(), &["status"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = text(&out.stdout);
+    for name in ["claude", "claude_code", "chatgpt", "gemini", "local"] {
+        assert!(table.contains(name), "{table}");
+    }
+    assert!(table.contains("schema up to date"), "{table}");
+}
+
+#[test]
+fn keys_configure_platforms_and_never_show() {
+    let home = tempfile::tempdir().unwrap();
+    let key = "sk-ant-api03-SECRETSECRETSECRET";
+    let env = [
+        ("ANTHROPIC_API_KEY", key),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+    ];
+    let out = talab(home.path(), &["status", "--json"], &env);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["platforms"]["claude"]["configured"], true, "{v}");
+    assert_eq!(
+        v["platforms"]["chatgpt"]["configured"], true,
+        "a local OpenAI-compatible server needs no key: {v}"
+    );
+    for args in [
+        &["status"][..],
+        &["config", "show"],
+        &["config", "show", "--json"],
+        &["status", "-vvv"],
+    ] {
+        let out = talab(home.path(), args, &env);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("SECRETSECRET"), "{args:?} leaked the key:\n{all}");
+    }
+}
+
+#[test]
+fn config_show_says_where_each_value_came_from() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("talab.toml"),
+        "[platforms.gemini]\nmodel = \"gemini-2.5-flash\"\n",
+    )
+    .unwrap();
+    let out = talab(
+        home.path(),
+        &["config", "show", "--json"],
+        &[("CMC_API_KEY", "cmc-123456")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["settings"];
+    assert_eq!(s["platforms.gemini.model"]["value"], "gemini-2.5-flash");
+    assert_eq!(s["platforms.gemini.model"]["origin"], "file");
+    assert_eq!(s["market_data.cmc_api_key"]["origin"], "env");
+    assert_eq!(s["market_data.cmc_api_key"]["source"], "CMC_API_KEY");
+    assert_ne!(s["market_data.cmc_api_key"]["value"], "cmc-123456");
+    assert_eq!(s["database_url"]["origin"], "default");
+}
+
+#[test]
+fn a_broken_config_file_is_one_line_with_file_and_line_and_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("talab.toml");
+    std::fs::write(&file, "# talab settings\ndatabase_url = \"sqlite:///tmp/x.db\n").unwrap();
+    let out = talab(home.path(), &["status"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("error: {}:2:", file.display())), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn an_unreachable_postgres_is_one_clear_line_and_exit_1() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(
+        home.path(),
+        &[
+            "status",
+            "--database-url",
+            "postgres://lab:pw-secret@127.0.0.1:1/talab",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "error: cannot reach PostgreSQL at 127.0.0.1:1: connection refused (is the server running?)"
+    );
+    assert!(!err.contains("pw-secret"), "{err}");
+    assert!(text(&out.stdout).contains("NOT usable"));
+}
+
+#[test]
+fn an_unsupported_database_url_is_bad_input() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(
+        home.path(),
+        &["status", "--database-url", "mysql://root@localhost/x"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("mysql:// is not supported"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn status_works_on_postgres_too() {
+    let Some(t) = talab_db::testing::postgres().await else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let url = t.url();
+    let out = talab(home.path(), &["status"], &[("TALAB_DATABASE_URL", url.as_str())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("PostgreSQL, schema up to date"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Every crate created its tables in this schema.
+    let tables: Vec<String> = talab_db::on_pool!(&t.db, pool => talab_db::sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
+    ).fetch_all(pool).await)
+    .unwrap();
+    for table in [
+        "dim_assets",
+        "memories",
+        "memory_events",
+        "talab_migrations",
+        "tasks",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing from {tables:?}"
+        );
+    }
+}
