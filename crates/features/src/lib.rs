@@ -24,6 +24,7 @@
 //! in-memory closes.
 
 pub mod assets;
+pub mod bars;
 pub mod ema;
 pub mod error;
 pub mod migrations;
@@ -33,6 +34,7 @@ pub mod stubs;
 pub mod timeframe;
 
 pub use assets::{Asset, AssetRegistry, normalise_symbol};
+pub use bars::DailyBar;
 pub use ema::{EmaState, ema, ema_alpha, ema_into};
 pub use error::FeatureError;
 pub use migrations::MIGRATIONS;

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod context;
+pub mod embed;
 mod error;
 mod manager;
 pub mod normalise;
@@ -39,6 +40,7 @@ pub mod terms;
 pub mod vector;
 
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
+pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
 pub use manager::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, MemoryManager, Metadata, now_micros,

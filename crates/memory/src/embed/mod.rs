@@ -1,0 +1,38 @@
+//! Embedders turn text into vectors. Every store records which embedder made its vectors
+//! ([`EmbedderIdentity`]) and refuses to mix them; each embedder also carries the threshold at
+//! which its cosine scores mean "relevant", since that differs by model.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::MemoryError;
+
+/// Which model made a vector: stored with every vector and checked when a store is opened.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EmbedderIdentity {
+    /// e.g. `sentence-transformers/all-MiniLM-L6-v2`, `lexical-hash`, `openai:text-embedding-3-small`.
+    pub name: String,
+    /// A revision that changes whenever the same name would produce different vectors.
+    pub revision: String,
+    /// Vector length.
+    pub dim: usize,
+}
+
+impl std::fmt::Display for EmbedderIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{} ({} dims)", self.name, self.revision, self.dim)
+    }
+}
+
+/// Text → L2-normalised vectors.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// Which model this is (name, revision, dimension).
+    fn identity(&self) -> EmbedderIdentity;
+    /// The cosine threshold at which this embedder's hits are usually relevant (the default
+    /// `search` threshold when the caller gives none).
+    fn default_threshold(&self) -> f32;
+    /// Embeds a batch; one L2-normalised vector of `identity().dim` values per input, in order.
+    /// Fails as a whole: a failed call stores nothing.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
+}
