@@ -35,9 +35,11 @@ pub fn ema_alpha(period: usize) -> f64 {
     2.0 / (period as f64 + 1.0)
 }
 
-/// One EMA update: `fma(x − e, α, e)` (see the module doc for why this form).
+/// One EMA update: `fma(x − e, α, e)` (see the module doc for why this form). Every EMA in talab
+/// updates through this one function, so batch, incremental and multi-timeframe values agree bit
+/// for bit.
 #[inline(always)]
-fn step(e: f64, x: f64, alpha: f64) -> f64 {
+pub fn ema_step(e: f64, x: f64, alpha: f64) -> f64 {
     (x - e).mul_add(alpha, e)
 }
 
@@ -150,7 +152,7 @@ impl EmaState {
         match &mut self.phase {
             Phase::Seeded { value } => {
                 if !x.is_nan() {
-                    *value = step(*value, x, self.alpha);
+                    *value = ema_step(*value, x, self.alpha);
                 }
                 Some(*value)
             }
@@ -240,7 +242,7 @@ fn roll(values: &[f64], out: &mut [f64], e: f64, alpha: f64) -> f64 {
 fn roll_body(values: &[f64], out: &mut [f64], mut e: f64, alpha: f64) -> f64 {
     for (o, &x) in out.iter_mut().zip(values) {
         if !x.is_nan() {
-            e = step(e, x, alpha);
+            e = ema_step(e, x, alpha);
         }
         *o = e;
     }
@@ -333,7 +335,7 @@ mod tests {
         let alpha = ema_alpha(10);
         let prev = 31399.8528695846;
         let x = 39371.04235;
-        assert_eq!(step(prev, x, alpha), 32849.16004784195);
+        assert_eq!(ema_step(prev, x, alpha), 32849.16004784195);
         assert_eq!((x - prev) * alpha + prev, 32849.16004784194);
     }
 
