@@ -37,6 +37,7 @@ pub mod store;
 #[cfg(feature = "stubs")]
 pub mod stubs;
 pub mod terms;
+pub mod time_phrase;
 pub mod vector;
 
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
