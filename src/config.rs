@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono_tz::Tz;
 use serde::Deserialize;
 use talab_orchestrator::Secret;
 
@@ -59,6 +60,8 @@ pub struct Config {
     pub claude_code_binary: Setting<PathBuf>,
     pub cmc_api_key: Setting<Secret>,
     pub embed_model_dir: Setting<PathBuf>,
+    /// Where people read times (`ask`'s "today", tables): an IANA zone.
+    pub timezone: Setting<Tz>,
 }
 
 /// A configuration problem; always bad input (exit 2).
@@ -73,6 +76,10 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    #[error(
+        "unknown time zone `{value}` (from {from}); use an IANA name such as Europe/Paris, America/New_York or UTC"
+    )]
+    TimeZone { value: String, from: String },
     #[error("cannot determine a home folder for talab's data; set TALAB_HOME")]
     NoHome,
 }
@@ -88,6 +95,7 @@ pub struct Overrides {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     database_url: Option<String>,
+    timezone: Option<String>,
     #[serde(default)]
     platforms: FilePlatforms,
     #[serde(default)]
@@ -238,10 +246,12 @@ impl Config {
         let flag_db = overrides.database_url.clone().map(|v| (v, "--database-url"));
         let FileConfig {
             database_url,
+            timezone,
             platforms,
             market_data,
             memory,
         } = file;
+        let timezone = resolve_timezone(env, timezone)?;
         Ok(Config {
             database_url: resolve(
                 flag_db,
@@ -296,6 +306,7 @@ impl Config {
                 memory.embed_model_dir,
                 None,
             ),
+            timezone,
             home,
             file: file_path,
         })
@@ -346,6 +357,10 @@ impl Config {
             "memory.embed_model_dir".to_string(),
             show(&self.embed_model_dir, path),
         );
+        out.insert(
+            "timezone".to_string(),
+            show(&self.timezone, |tz: &Tz| tz.name().to_string()),
+        );
         out
     }
 }
@@ -356,6 +371,36 @@ pub struct ShownSetting {
     pub value: Option<String>,
     pub origin: Origin,
     pub source: Option<String>,
+}
+
+/// The user's time zone: TALAB_TIMEZONE, else the file's `timezone`, else the system's zone, else UTC.
+fn resolve_timezone(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: Option<String>,
+) -> Result<Setting<Tz>, ConfigError> {
+    let system = iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|name| name.parse::<Tz>().ok())
+        .unwrap_or(Tz::UTC);
+    let named = resolve(None, env, &["TALAB_TIMEZONE"], |v| v, file, None);
+    match named.value {
+        None => Ok(Setting {
+            value: Some(system),
+            origin: Origin::Default,
+            source: None,
+        }),
+        Some(name) => match name.trim().parse::<Tz>() {
+            Ok(tz) => Ok(Setting {
+                value: Some(tz),
+                origin: named.origin,
+                source: named.source,
+            }),
+            Err(_) => Err(ConfigError::TimeZone {
+                value: name,
+                from: named.source.unwrap_or_else(|| "talab.toml".to_string()),
+            }),
+        },
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -529,6 +574,25 @@ mod tests {
         let err =
             Config::load_with(&flags, &env_of(&[("TALAB_HOME", dir.path().to_str().unwrap())])).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_time_zone_is_validated_and_env_beats_file() {
+        let dir = home_with("timezone = \"Europe/Paris\"\n");
+        let home = dir.path().to_str().unwrap();
+        let cfg = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)])).unwrap();
+        assert_eq!(cfg.timezone.value, Some(chrono_tz::Europe::Paris));
+        let env = env_of(&[("TALAB_HOME", home), ("TALAB_TIMEZONE", "America/New_York")]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        assert_eq!(cfg.timezone.value, Some(chrono_tz::America::New_York));
+        let env = env_of(&[("TALAB_HOME", home), ("TALAB_TIMEZONE", "Mars/Olympus")]);
+        let err = Config::load_with(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("unknown time zone `Mars/Olympus` (from TALAB_TIMEZONE)"),
+            "{err}"
+        );
     }
 
     #[test]
