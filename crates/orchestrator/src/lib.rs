@@ -42,8 +42,8 @@ pub use environment::{
     api_key_var, display_url, locate_binary, validate_environment, validate_with_path,
 };
 pub use error::{OrchestratorError, PlatformError};
-pub use pricing::{BUILTIN_PRICES_JSON, ModelPrice, PriceTable, Priced};
 pub use orchestrator::{ATTEMPTS_KEY, Attempt, MODEL_KEY, Orchestrator, ROUTING_KEY};
+pub use pricing::{BUILTIN_PRICES_JSON, ModelPrice, PriceTable, Priced};
 pub use routing::{PreferenceTable, RoutingDecision, route, route_strict, route_with};
 pub use secret::Secret;
 pub use task_store::{MIGRATIONS, Page, StoredTask, TaskIds, TaskStore};

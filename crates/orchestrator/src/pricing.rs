@@ -327,7 +327,10 @@ mod tests {
         let table = PriceTable::load(Some(&path)).unwrap();
         assert_eq!(table.len(), 19);
         let sonnet = table.lookup("claude-sonnet-4-5-20250929").unwrap().1;
-        assert_eq!((sonnet.input, sonnet.output, sonnet.cache_read), (4e-6, 2e-5, None));
+        assert_eq!(
+            (sonnet.input, sonnet.output, sonnet.cache_read),
+            (4e-6, 2e-5, None)
+        );
         // No cache price given: cache tokens cost the input price.
         assert!(close(sonnet.cost(&usage(0, 1_000, 1_000, 0, 0)), 2_000.0 * 4e-6));
         let llama = table.cost("llama3.1:8b", &usage(1_000, 0, 0, 10, 10));
@@ -343,12 +346,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.json");
         let e = PriceTable::load(Some(&missing)).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("price table {}: cannot be read", missing.display())), "{e}");
+        assert!(
+            e.starts_with(&format!("price table {}: cannot be read", missing.display())),
+            "{e}"
+        );
 
         let mut t = PriceTable::default();
-        let e = t.merge_json(r#"{"m": {"input_cost_per_token": "3e-6"}}"#).unwrap_err();
+        let e = t
+            .merge_json(r#"{"m": {"input_cost_per_token": "3e-6"}}"#)
+            .unwrap_err();
         assert_eq!(e, r#"m.input_cost_per_token must be a number, got "3e-6""#);
-        let e = t.merge_json(r#"{"m": {"output_cost_per_token": -1}}"#).unwrap_err();
+        let e = t
+            .merge_json(r#"{"m": {"output_cost_per_token": -1}}"#)
+            .unwrap_err();
         assert_eq!(e, "m.output_cost_per_token must be a non-negative number, got -1");
         assert!(t.merge_json("[1]").unwrap_err().contains("JSON object"));
         assert!(t.merge_json("{").unwrap_err().starts_with("is not valid JSON"));

@@ -26,7 +26,12 @@ const SUCCESS: &str = r#"{
 }"#;
 
 fn adapter(server: &MockServer) -> GeminiAdapter {
-    GeminiAdapter::new(&config(server, "", None), Arc::new(PriceTable::builtin()), TIMEOUT).unwrap()
+    GeminiAdapter::new(
+        &config(server, "", None),
+        Arc::new(PriceTable::builtin()),
+        TIMEOUT,
+    )
+    .unwrap()
 }
 
 fn exhausted(quota_id: &str, delay: &str) -> String {
@@ -62,31 +67,71 @@ async fn success_separates_cache_and_thinking_and_prices_them() {
     assert_eq!(out.model, "gemini-2.5-flash");
     assert_eq!(
         out.usage,
-        Usage { input_uncached: 476, cache_read: 1024, cache_write: 0, output: 220, reasoning: 400 }
+        Usage {
+            input_uncached: 476,
+            cache_read: 1024,
+            cache_write: 0,
+            output: 220,
+            reasoning: 400
+        }
     );
     // $0.30 / $2.50 per million, cached $0.03; thinking billed as output.
     let expected = 476.0 * 3e-7 + 1024.0 * 3e-8 + 620.0 * 2.5e-6;
-    assert!(close(out.cost_usd.unwrap(), expected) && close(expected, 0.001_723_52), "{:?}", out.cost_usd);
+    assert!(
+        close(out.cost_usd.unwrap(), expected) && close(expected, 0.001_723_52),
+        "{:?}",
+        out.cost_usd
+    );
 
     let (body, request) = only_request(&server).await;
-    assert!(request.url.query().is_none(), "the key goes in a header, not the URL");
+    assert!(
+        request.url.query().is_none(),
+        "the key goes in a header, not the URL"
+    );
     assert_eq!(body["contents"][0]["parts"][0]["text"], PROMPT);
-    assert!(body["systemInstruction"]["parts"][0]["text"].as_str().unwrap().contains(MEMORY), "{body}");
+    assert!(
+        body["systemInstruction"]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(MEMORY),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn per_minute_exhaustion_waits_retry_delay_but_per_day_is_quota_exhausted() {
     let server = MockServer::start().await;
     let gemini = adapter(&server);
-    let e = error_for(&gemini, &server, json(429, &exhausted("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "34s"))).await;
+    let e = error_for(
+        &gemini,
+        &server,
+        json(
+            429,
+            &exhausted("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "34s"),
+        ),
+    )
+    .await;
     assert!(matches!(e, PlatformError::RateLimited { .. }), "{e:?}");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(34)));
     answer(&server, json(200, SUCCESS)).await;
     assert!(gemini.execute(&task()).await.is_ok());
 
-    let e = error_for(&gemini, &server, json(429, &exhausted("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "12s"))).await;
+    let e = error_for(
+        &gemini,
+        &server,
+        json(
+            429,
+            &exhausted("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "12s"),
+        ),
+    )
+    .await;
     assert!(matches!(e, PlatformError::QuotaExhausted { .. }), "{e:?}");
-    assert!(e.message().ends_with("(daily quota GenerateRequestsPerDayPerProjectPerModel-FreeTier: wait for the daily reset)"), "{e}");
+    assert!(
+        e.message().ends_with(
+            "(daily quota GenerateRequestsPerDayPerProjectPerModel-FreeTier: wait for the daily reset)"
+        ),
+        "{e}"
+    );
     assert!(!e.is_retryable());
 }
 
@@ -95,27 +140,67 @@ async fn overload_auth_and_bad_requests() {
     let server = MockServer::start().await;
     let gemini = adapter(&server);
     let err = |code: u16, status: &str, message: &str| {
-        json(code, &j!({"error": {"code": code, "message": message, "status": status}}).to_string())
+        json(
+            code,
+            &j!({"error": {"code": code, "message": message, "status": status}}).to_string(),
+        )
     };
     let key_invalid = j!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
         "status": "INVALID_ARGUMENT",
         "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                      "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}]}});
     let cases = [
-        (err(503, "UNAVAILABLE", "The model is overloaded. Please try again later."), "overloaded"),
+        (
+            err(
+                503,
+                "UNAVAILABLE",
+                "The model is overloaded. Please try again later.",
+            ),
+            "overloaded",
+        ),
         (json(400, &key_invalid.to_string()), "auth"),
-        (err(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers."), "auth"),
-        (err(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified"), "bad_request"),
-        (err(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta"), "bad_request"),
-        (err(500, "INTERNAL", "An internal error has occurred."), "transient"),
+        (
+            err(
+                403,
+                "PERMISSION_DENIED",
+                "Method doesn't allow unregistered callers.",
+            ),
+            "auth",
+        ),
+        (
+            err(
+                400,
+                "INVALID_ARGUMENT",
+                "* GenerateContentRequest.contents: contents is not specified",
+            ),
+            "bad_request",
+        ),
+        (
+            err(
+                404,
+                "NOT_FOUND",
+                "models/gemini-9 is not found for API version v1beta",
+            ),
+            "bad_request",
+        ),
+        (
+            err(500, "INTERNAL", "An internal error has occurred."),
+            "transient",
+        ),
     ];
     for (template, class) in cases {
         let e = error_for(&gemini, &server, template).await;
         assert_eq!(e.class(), class, "{e}");
     }
-    let blocked = json(200, r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8}}"#);
+    let blocked = json(
+        200,
+        r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8}}"#,
+    );
     let e = error_for(&gemini, &server, blocked).await;
-    assert_eq!(e.message(), "Gemini returned no candidate (prompt blocked: SAFETY)");
+    assert_eq!(
+        e.message(),
+        "Gemini returned no candidate (prompt blocked: SAFETY)"
+    );
 }
 
 #[tokio::test]

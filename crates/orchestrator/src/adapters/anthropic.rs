@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::http::{self, HttpCore, Reply};
 use super::render_context;
 use crate::{
-    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError, PlatformStatus,
-    PriceTable, Task, Usage,
+    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError,
+    PlatformStatus, PriceTable, Task, Usage,
 };
 
 /// Anthropic's API server.
@@ -33,7 +33,11 @@ pub struct AnthropicAdapter {
 
 impl AnthropicAdapter {
     /// From the `claude` settings; each call is bounded by `timeout`.
-    pub fn new(cfg: &HttpPlatformConfig, prices: Arc<PriceTable>, timeout: Duration) -> Result<Self, OrchestratorError> {
+    pub fn new(
+        cfg: &HttpPlatformConfig,
+        prices: Arc<PriceTable>,
+        timeout: Duration,
+    ) -> Result<Self, OrchestratorError> {
         let core = HttpCore::new(
             Platform::Claude,
             cfg,

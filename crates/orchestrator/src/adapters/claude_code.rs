@@ -86,7 +86,8 @@ impl ClaudeCodeAdapter {
             .map_err(|e| PlatformError::BadRequest {
                 message: format!("cannot start {shown}: {e}"),
             })?;
-        let (Some(mut stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(mut stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(PlatformError::Transient {
                 message: format!("{shown} started without its stdin/stdout/stderr pipes"),
@@ -124,18 +125,23 @@ impl ClaudeCodeAdapter {
         }
     }
 
-    fn interpret(&self, status: ExitStatus, stdout: &str, stderr: &str) -> Result<AdapterOutput, PlatformError> {
+    fn interpret(
+        &self,
+        status: ExitStatus,
+        stdout: &str,
+        stderr: &str,
+    ) -> Result<AdapterOutput, PlatformError> {
         let parsed = parse_result(stdout);
-        if let Some(result) = &parsed {
-            if result.is_error {
-                return Err(classify_text(result.error_text()));
-            }
+        if let Some(result) = parsed.as_ref().filter(|r| r.is_error) {
+            return Err(classify_text(result.error_text()));
         }
         if !status.success() {
             let code = status
                 .code()
                 .map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
-            let last = last_line(stderr).or_else(|| last_line(stdout)).unwrap_or("no output");
+            let last = last_line(stderr)
+                .or_else(|| last_line(stdout))
+                .unwrap_or("no output");
             return Err(PlatformError::Transient {
                 message: format!("{} exited with {code}: {last}", self.binary.display()),
             });
@@ -269,9 +275,21 @@ fn parse_result(stdout: &str) -> Option<CliResult> {
 fn classify_text(text: String) -> PlatformError {
     let lower = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if has(&["usage limit", "credit balance", "spend limit", "hour limit reached", "weekly limit reached"]) {
+    if has(&[
+        "usage limit",
+        "credit balance",
+        "spend limit",
+        "hour limit reached",
+        "weekly limit reached",
+    ]) {
         PlatformError::QuotaExhausted { message: text }
-    } else if has(&["invalid api key", "/login", "not logged in", "authentication", "oauth token"]) {
+    } else if has(&[
+        "invalid api key",
+        "/login",
+        "not logged in",
+        "authentication",
+        "oauth token",
+    ]) {
         PlatformError::Auth { message: text }
     } else if has(&["overloaded", "api error: 529"]) {
         PlatformError::Overloaded { message: text }
@@ -294,12 +312,17 @@ mod tests {
     #[test]
     fn error_texts_are_classified() {
         let class = |t: &str| classify_text(t.to_string()).class();
-        assert_eq!(class("Claude AI usage limit reached|1760000000"), "quota_exhausted");
+        assert_eq!(
+            class("Claude AI usage limit reached|1760000000"),
+            "quota_exhausted"
+        );
         assert_eq!(class("Credit balance is too low"), "quota_exhausted");
         assert_eq!(class("5-hour limit reached ∙ resets 3pm"), "quota_exhausted");
         assert_eq!(class("Invalid API key · Please run /login"), "auth");
         assert_eq!(
-            class(r#"API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+            class(
+                r#"API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            ),
             "overloaded"
         );
         assert_eq!(class("API Error: 429 rate limit"), "rate_limited");

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::http::{self, HttpCore, Reply};
 use super::render_context;
 use crate::{
-    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError, PlatformStatus,
-    PriceTable, Task, Usage,
+    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError,
+    PlatformStatus, PriceTable, Task, Usage,
 };
 
 /// Google's Gemini API server.
@@ -30,7 +30,11 @@ pub struct GeminiAdapter {
 
 impl GeminiAdapter {
     /// From the `gemini` settings; each call is bounded by `timeout`.
-    pub fn new(cfg: &HttpPlatformConfig, prices: Arc<PriceTable>, timeout: Duration) -> Result<Self, OrchestratorError> {
+    pub fn new(
+        cfg: &HttpPlatformConfig,
+        prices: Arc<PriceTable>,
+        timeout: Duration,
+    ) -> Result<Self, OrchestratorError> {
         let core = HttpCore::new(
             Platform::Gemini,
             cfg,
@@ -57,7 +61,9 @@ impl GeminiAdapter {
             });
         };
         let model = self.core.model.trim_start_matches("models/");
-        let url = self.core.url("v1beta", &format!("models/{model}:generateContent"));
+        let url = self
+            .core
+            .url("v1beta", &format!("models/{model}:generateContent"));
         let headers = vec![(HeaderName::from_static("x-goog-api-key"), key)];
         let reply = self.core.post(&url, headers, &Self::body(task)).await?;
         if !reply.status.is_success() {
@@ -80,15 +86,22 @@ impl GeminiAdapter {
             .filter_map(|p| p.text.as_deref())
             .collect();
         let finish = candidate.finish_reason.unwrap_or_default();
-        if text.is_empty() && matches!(finish.as_str(), "SAFETY" | "RECITATION" | "PROHIBITED_CONTENT" | "BLOCKLIST") {
+        if text.is_empty()
+            && matches!(
+                finish.as_str(),
+                "SAFETY" | "RECITATION" | "PROHIBITED_CONTENT" | "BLOCKLIST"
+            )
+        {
             return Err(PlatformError::BadRequest {
                 message: format!("Gemini stopped without an answer (finishReason {finish})"),
             });
         }
         let model = response.model_version.unwrap_or_else(|| model.to_string());
-        Ok(self
-            .core
-            .output(text, model, response.usage_metadata.unwrap_or_default().normalise()))
+        Ok(self.core.output(
+            text,
+            model,
+            response.usage_metadata.unwrap_or_default().normalise(),
+        ))
     }
 }
 

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformError, PlatformStatus, PriceTable,
-    Secret, Usage, display_url,
+    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformError, PlatformStatus,
+    PriceTable, Secret, Usage, display_url,
 };
 
 /// One HTTP platform's client and settings.
@@ -56,14 +56,20 @@ impl HttpCore {
         prices: Arc<PriceTable>,
         timeout: Duration,
     ) -> Result<Self, OrchestratorError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| OrchestratorError::Config {
-                what: format!("{platform} HTTP client"),
-                reason: error_chain(&e),
-            })?;
-        let trimmed = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        let client =
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .map_err(|e| OrchestratorError::Config {
+                    what: format!("{platform} HTTP client"),
+                    reason: error_chain(&e),
+                })?;
+        let trimmed = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
         Ok(HttpCore {
             platform,
             client,
@@ -106,11 +112,10 @@ impl HttpCore {
         let Some(key) = &self.api_key else {
             return Ok(None);
         };
-        let mut value = HeaderValue::from_str(&format!("{prefix}{}", key.expose())).map_err(|_| {
-            PlatformError::Auth {
+        let mut value =
+            HeaderValue::from_str(&format!("{prefix}{}", key.expose())).map_err(|_| PlatformError::Auth {
                 message: "the API key contains characters not allowed in an HTTP header".into(),
-            }
-        })?;
+            })?;
         value.set_sensitive(true);
         Ok(Some(value))
     }
@@ -132,7 +137,11 @@ impl HttpCore {
         let headers = response.headers().clone();
         let body = response.text().await.map_err(|e| self.transport_error(url, e))?;
         tracing::debug!(platform = %self.platform, status = status.as_u16(), bytes = body.len(), "response read");
-        Ok(Reply { status, headers, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn transport_error(&self, url: &str, e: reqwest::Error) -> PlatformError {
@@ -219,7 +228,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(reply: &Reply) -> Result<T, Platfo
             ),
             Category::Data => format!("the response JSON is not the expected shape: {e}"),
             Category::Syntax | Category::Io => {
-                format!("the response is not valid JSON ({e}); it starts with {:?}", snippet(&reply.body))
+                format!(
+                    "the response is not valid JSON ({e}); it starts with {:?}",
+                    snippet(&reply.body)
+                )
             }
         };
         PlatformError::Transient { message }
@@ -240,7 +252,9 @@ pub(crate) fn not_json(body: &str) -> Option<String> {
         .find("<title>")
         .and_then(|i| {
             let rest = &start[i + 7..];
-            rest.to_ascii_lowercase().find("</title>").map(|j| rest[..j].trim().to_string())
+            rest.to_ascii_lowercase()
+                .find("</title>")
+                .map(|j| rest[..j].trim().to_string())
         })
         .filter(|t| !t.is_empty());
     Some(match title {
@@ -312,7 +326,10 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_milliseconds_and_dates() {
-        assert_eq!(retry_after(&headers(&[("retry-after", "20")])), Some(Duration::from_secs(20)));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "20")])),
+            Some(Duration::from_secs(20))
+        );
         assert_eq!(
             retry_after(&headers(&[("retry-after", "1.5"), ("retry-after-ms", "250")])),
             Some(Duration::from_millis(250))
@@ -321,7 +338,10 @@ mod tests {
         let wait = retry_after(&headers(&[("retry-after", &soon.replace("+0000", "GMT"))])).unwrap();
         assert!((100..=120).contains(&wait.as_secs()), "{wait:?}");
         let past = "Wed, 21 Oct 2015 07:28:00 GMT";
-        assert_eq!(retry_after(&headers(&[("retry-after", past)])), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", past)])),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "-3")])), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);

@@ -62,7 +62,9 @@ impl LocalToolRegistry {
 
 impl std::fmt::Debug for LocalToolRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalToolRegistry").field("tools", &self.names()).finish()
+        f.debug_struct("LocalToolRegistry")
+            .field("tools", &self.names())
+            .finish()
     }
 }
 
@@ -94,7 +96,10 @@ impl PlatformAdapter for LocalAdapter {
         if self.registry.tools.is_empty() {
             PlatformStatus::ready("no local tools registered yet")
         } else {
-            PlatformStatus::ready(format!("local tools registered: {}", self.registry.names().join(", ")))
+            PlatformStatus::ready(format!(
+                "local tools registered: {}",
+                self.registry.names().join(", ")
+            ))
         }
     }
 

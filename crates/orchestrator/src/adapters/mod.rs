@@ -14,13 +14,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use anthropic::{ANTHROPIC_DEFAULT_BASE_URL, ANTHROPIC_DEFAULT_MODEL, ANTHROPIC_VERSION, AnthropicAdapter};
+pub use anthropic::{
+    ANTHROPIC_DEFAULT_BASE_URL, ANTHROPIC_DEFAULT_MODEL, ANTHROPIC_VERSION, AnthropicAdapter,
+};
 pub use claude_code::ClaudeCodeAdapter;
 pub use gemini::{GEMINI_DEFAULT_BASE_URL, GEMINI_DEFAULT_MODEL, GeminiAdapter};
 pub use local::{LocalAdapter, LocalTool, LocalToolRegistry};
 pub use openai::{OPENAI_DEFAULT_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAiAdapter};
 
-use crate::{EnvironmentConfig, OrchestratorError, Platform, PlatformAdapter, PriceTable, Task, validate_environment};
+use crate::{
+    EnvironmentConfig, OrchestratorError, Platform, PlatformAdapter, PriceTable, Task, validate_environment,
+};
 
 /// An adapter for every configured platform (key set, OpenAI-compatible server given, `claude`
 /// found; `local` always), in [`Platform::ALL`] order. `timeout` bounds each call.
@@ -109,7 +113,13 @@ mod tests {
     fn build_creates_an_adapter_per_configured_platform() {
         let prices = Arc::new(PriceTable::builtin());
         let t = Duration::from_secs(5);
-        let none = build(&EnvironmentConfig::default(), prices.clone(), LocalToolRegistry::new(), t).unwrap();
+        let none = build(
+            &EnvironmentConfig::default(),
+            prices.clone(),
+            LocalToolRegistry::new(),
+            t,
+        )
+        .unwrap();
         let names: Vec<Platform> = none.iter().map(|a| a.platform()).collect();
         // `claude` may or may not be on this machine's PATH; the HTTP platforms need keys.
         assert!(names.ends_with(&[Platform::Local]), "{names:?}");
@@ -124,7 +134,12 @@ mod tests {
         let names: Vec<Platform> = all.iter().map(|a| a.platform()).collect();
         assert_eq!(
             names,
-            [Platform::Claude, Platform::Chatgpt, Platform::Gemini, Platform::Local]
+            [
+                Platform::Claude,
+                Platform::Chatgpt,
+                Platform::Gemini,
+                Platform::Local
+            ]
         );
         assert!(all.iter().all(|a| a.status().usable()));
     }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::http::{self, HttpCore, Reply};
 use super::render_context;
 use crate::{
-    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError, PlatformStatus,
-    PriceTable, Task, Usage,
+    AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformAdapter, PlatformError,
+    PlatformStatus, PriceTable, Task, Usage,
 };
 
 /// OpenAI's API server.
@@ -30,7 +30,11 @@ pub struct OpenAiAdapter {
 
 impl OpenAiAdapter {
     /// From the `chatgpt` settings; each call is bounded by `timeout`.
-    pub fn new(cfg: &HttpPlatformConfig, prices: Arc<PriceTable>, timeout: Duration) -> Result<Self, OrchestratorError> {
+    pub fn new(
+        cfg: &HttpPlatformConfig,
+        prices: Arc<PriceTable>,
+        timeout: Duration,
+    ) -> Result<Self, OrchestratorError> {
         let core = HttpCore::new(
             Platform::Chatgpt,
             cfg,
@@ -60,7 +64,11 @@ impl OpenAiAdapter {
             .collect();
         let reply = self
             .core
-            .post(&self.core.url("v1", "chat/completions"), headers, &self.body(task))
+            .post(
+                &self.core.url("v1", "chat/completions"),
+                headers,
+                &self.body(task),
+            )
             .await?;
         if !reply.status.is_success() {
             return Err(classify(&reply));
@@ -81,9 +89,11 @@ impl OpenAiAdapter {
             (None, None) => String::new(),
         };
         let model = response.model.unwrap_or_else(|| self.core.model.clone());
-        Ok(self
-            .core
-            .output(text, model, response.usage.map(|u| u.normalise()).unwrap_or_default()))
+        Ok(self.core.output(
+            text,
+            model,
+            response.usage.map(|u| u.normalise()).unwrap_or_default(),
+        ))
     }
 }
 
@@ -183,7 +193,8 @@ fn classify(reply: &Reply) -> PlatformError {
         return PlatformError::QuotaExhausted { message };
     }
     if reply.status.as_u16() == 429 {
-        let retry_after = http::retry_after(&reply.headers).or_else(|| provider_message.and_then(try_again_in));
+        let retry_after =
+            http::retry_after(&reply.headers).or_else(|| provider_message.and_then(try_again_in));
         return PlatformError::RateLimited { retry_after, message };
     }
     if code == Some("invalid_api_key") {
@@ -195,7 +206,10 @@ fn classify(reply: &Reply) -> PlatformError {
 /// The wait in OpenAI's rate-limit message: "Please try again in 1.02s" / "in 250ms".
 fn try_again_in(message: &str) -> Option<Duration> {
     let rest = &message[message.find("try again in ")? + "try again in ".len()..];
-    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let value: f64 = number.parse().ok()?;
     let unit = &rest[number.len()..];
     if unit.starts_with("ms") {
@@ -233,8 +247,12 @@ mod tests {
         );
         assert_eq!(n.total(), 2306);
         // Ollama and older servers send no details.
-        let plain: ChatUsage = serde_json::from_str(r#"{"prompt_tokens": 26, "completion_tokens": 9}"#).unwrap();
-        assert_eq!((plain.normalise().input_uncached, plain.normalise().output), (26, 9));
+        let plain: ChatUsage =
+            serde_json::from_str(r#"{"prompt_tokens": 26, "completion_tokens": 9}"#).unwrap();
+        assert_eq!(
+            (plain.normalise().input_uncached, plain.normalise().output),
+            (26, 9)
+        );
     }
 
     #[test]
@@ -242,7 +260,10 @@ mod tests {
         let m = "Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, \
                  Used 29500, Requested 1200. Please try again in 1.4s. Visit https://platform.openai.com";
         assert_eq!(try_again_in(m), Some(Duration::from_millis(1400)));
-        assert_eq!(try_again_in("Please try again in 250ms."), Some(Duration::from_millis(250)));
+        assert_eq!(
+            try_again_in("Please try again in 250ms."),
+            Some(Duration::from_millis(250))
+        );
         assert_eq!(try_again_in("Please try again in a moment"), None);
         assert_eq!(try_again_in("no hint"), None);
     }

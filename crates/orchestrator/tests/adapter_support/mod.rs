@@ -29,7 +29,10 @@ pub fn task() -> Task {
 /// Answers every request with `template`.
 pub async fn answer(server: &MockServer, template: ResponseTemplate) {
     server.reset().await;
-    Mock::given(method("POST")).respond_with(template).mount(server).await;
+    Mock::given(method("POST"))
+        .respond_with(template)
+        .mount(server)
+        .await;
 }
 
 pub fn json(status: u16, body: &str) -> ResponseTemplate {
@@ -49,13 +52,23 @@ pub async fn only_request(server: &MockServer) -> (Value, wiremock::Request) {
     let requests = server.received_requests().await.expect("recording is on");
     assert_eq!(requests.len(), 1, "exactly one HTTP call per execute");
     let request = requests.into_iter().next().unwrap();
-    (serde_json::from_slice(&request.body).expect("request body is JSON"), request)
+    (
+        serde_json::from_slice(&request.body).expect("request body is JSON"),
+        request,
+    )
 }
 
 /// Runs the task against `template` and returns the error, checking the key never shows.
-pub async fn error_for(adapter: &dyn PlatformAdapter, server: &MockServer, template: ResponseTemplate) -> PlatformError {
+pub async fn error_for(
+    adapter: &dyn PlatformAdapter,
+    server: &MockServer,
+    template: ResponseTemplate,
+) -> PlatformError {
     answer(server, template).await;
-    let e = adapter.execute(&task()).await.expect_err("this answer is an error");
+    let e = adapter
+        .execute(&task())
+        .await
+        .expect_err("this answer is an error");
     assert_no_key(&e);
     e
 }
