@@ -101,6 +101,8 @@ async fn keyless_server_with_v1_base_works_and_unknown_model_costs_zero() {
     };
     let ollama = adapter(&cfg);
     assert!(ollama.status().usable(), "{:?}", ollama.status());
+    let openai_without_key = adapter(&HttpPlatformConfig::default());
+    assert_eq!(openai_without_key.status().message, "OPENAI_API_KEY is not set");
     let out = ollama.execute(&task()).await.unwrap();
     assert_eq!(
         (out.output.as_str(), out.model.as_str()),

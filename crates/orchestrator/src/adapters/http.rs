@@ -21,6 +21,8 @@ pub(crate) struct HttpCore {
     pub platform: Platform,
     client: reqwest::Client,
     base_url: String,
+    /// The base URL was configured (a proxy or local server), not the provider's default.
+    custom_base: bool,
     pub model: String,
     pub api_key: Option<Secret>,
     prices: Arc<PriceTable>,
@@ -70,10 +72,12 @@ impl HttpCore {
                 .filter(|s| !s.is_empty())
                 .map(String::from)
         };
+        let custom = trimmed(&cfg.base_url);
         Ok(HttpCore {
             platform,
             client,
-            base_url: trimmed(&cfg.base_url)
+            custom_base: custom.is_some(),
+            base_url: custom
                 .unwrap_or_else(|| default_base.to_string())
                 .trim_end_matches('/')
                 .to_string(),
@@ -94,12 +98,13 @@ impl HttpCore {
         }
     }
 
-    /// Configured when a key is set (or, for `keyless_ok` servers, always: the base URL is the server).
+    /// Configured when a key is set, or for `keyless_ok` platforms when a server was configured
+    /// (an OpenAI-compatible local server needs no key; the provider's own API does).
     pub fn status(&self, keyless_ok: bool) -> PlatformStatus {
         let at = format!("model {} at {}", self.model, display_url(&self.base_url));
         match &self.api_key {
             Some(_) => PlatformStatus::ready(format!("API key set; {at}")),
-            None if keyless_ok => PlatformStatus::ready(format!("no API key; {at}")),
+            None if keyless_ok && self.custom_base => PlatformStatus::ready(format!("no API key; {at}")),
             None => PlatformStatus::not_configured(format!(
                 "{} is not set",
                 crate::api_key_var(self.platform).unwrap_or("the API key")
