@@ -129,6 +129,9 @@ pub enum OrchestratorError {
         #[source]
         source: PlatformError,
     },
+    /// A file or setting the orchestrator was given cannot be used (a price table, the HTTP client).
+    #[error("{what}: {reason}")]
+    Config { what: String, reason: String },
     /// A stored task row does not decode (written by another version, or edited by hand).
     #[error("stored task {id} cannot be read: {reason}")]
     CorruptTask { id: String, reason: String },

@@ -23,9 +23,11 @@
 //! ```
 
 mod adapter;
+pub mod adapters;
 mod environment;
 mod error;
 mod orchestrator;
+mod pricing;
 pub mod routing;
 mod secret;
 #[cfg(feature = "stubs")]
@@ -41,6 +43,7 @@ pub use environment::{
 };
 pub use error::{OrchestratorError, PlatformError};
 pub use orchestrator::{ATTEMPTS_KEY, Attempt, MODEL_KEY, Orchestrator, ROUTING_KEY};
+pub use pricing::{BUILTIN_PRICES_JSON, ModelPrice, PriceTable, Priced};
 pub use routing::{PreferenceTable, RoutingDecision, route, route_strict, route_with};
 pub use secret::Secret;
 pub use task_store::{MIGRATIONS, Page, StoredTask, TaskIds, TaskStore};
