@@ -21,7 +21,9 @@ fn model() -> Option<&'static MiniLmEmbedder> {
                 panic!("CI is set but {MODEL_DIR_ENV} is not: the MiniLM tests need the model; {INSTALL_HINT}")
             }
             None => {
-                eprintln!("SKIPPED: {MODEL_DIR_ENV} is not set, so the MiniLM tests did not run; {INSTALL_HINT}");
+                // Written to the real stderr (not the captured one) so the skip shows in a normal run.
+                let note = format!("SKIPPED: {MODEL_DIR_ENV} is not set, so the MiniLM tests did not run; {INSTALL_HINT}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
                 None
             }
         })
