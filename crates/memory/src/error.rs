@@ -41,4 +41,14 @@ pub enum MemoryError {
     /// Adding kept losing a race with a concurrent delete of the same content.
     #[error("could not add the memory: the same content was added and removed concurrently; try again")]
     AddRace,
+    /// No all-MiniLM-L6-v2 model directory was found; the message lists every place looked at
+    /// and how to install the model.
+    #[error("{0}")]
+    EmbedModelNotFound(String),
+    /// A local embedding model could not be loaded or run.
+    #[error("embedding model at {dir}: {message}")]
+    EmbedModel { dir: String, message: String },
+    /// An embeddings HTTP API failed or answered something unusable (never includes the key).
+    #[error("embeddings API {url}: {message}")]
+    EmbedHttp { url: String, message: String },
 }
