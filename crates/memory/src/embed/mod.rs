@@ -2,6 +2,8 @@
 //! ([`EmbedderIdentity`]) and refuses to mix them; each embedder also carries the threshold at
 //! which its cosine scores mean "relevant", since that differs by model.
 
+pub mod lexical;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
