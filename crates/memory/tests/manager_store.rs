@@ -227,7 +227,7 @@ async fn filters_and_threshold_reporting() {
         };
         assert_eq!(
             ids(&memory.search_with(&request).await.unwrap()),
-            [other.clone()],
+            [other.as_str()],
             "{}",
             t.label()
         );
@@ -237,7 +237,7 @@ async fn filters_and_threshold_reporting() {
         };
         assert_eq!(
             ids(&memory.search_with(&request).await.unwrap()),
-            [new.clone()],
+            [new.as_str()],
             "{}",
             t.label()
         );
@@ -267,7 +267,7 @@ async fn filters_and_threshold_reporting() {
             "{}",
             t.label()
         );
-        assert_eq!(ids(&outcome), [other.clone()], "{}", t.label());
+        assert_eq!(ids(&outcome), [other.as_str()], "{}", t.label());
         assert_eq!(
             (outcome.below_threshold, outcome.filtered_out),
             (1, 1),

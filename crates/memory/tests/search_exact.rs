@@ -54,10 +54,14 @@ fn large_matrices_scan_in_parallel_with_identical_results() {
     let mut matrix = VectorMatrix::new(dim);
     let mut state = 7u64;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
     };
-    let vectors: Vec<Vec<f32>> = (0..3000).map(|_| unit((0..dim).map(|_| next()).collect())).collect();
+    let vectors: Vec<Vec<f32>> = (0..3000)
+        .map(|_| unit((0..dim).map(|_| next()).collect()))
+        .collect();
     for v in &vectors {
         matrix.push(v);
     }
