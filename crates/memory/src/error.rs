@@ -51,4 +51,29 @@ pub enum MemoryError {
     /// An embeddings HTTP API failed or answered something unusable (never includes the key).
     #[error("embeddings API {url}: {message}")]
     EmbedHttp { url: String, message: String },
+    /// The store's vectors come from another embedder than the one in use.
+    #[error(
+        "this memory store holds vectors from {stored}, but the embedder in use is {current}; \
+         their scores cannot be compared. Run `talab memory reindex` to re-embed the store with \
+         {current} (nothing was changed)"
+    )]
+    EmbedderMismatch { stored: String, current: String },
+    /// A reindex to another embedder was started and has not finished.
+    #[error(
+        "this memory store is being re-embedded from {stored} to {target} (a reindex was interrupted); \
+         run `talab memory reindex` again with {target} to finish it"
+    )]
+    ReindexUnfinished { stored: String, target: String },
+    /// An embedder returned something other than one vector of its dimension per text.
+    #[error("embedder {embedder} misbehaved: {problem}")]
+    EmbedderOutput { embedder: String, problem: String },
+    /// No memory has this id.
+    #[error("no memory has the id {0}; `talab memory list` shows the stored ids")]
+    NotFound(String),
+    /// An update would give a memory the same content as another one in its scope.
+    #[error("memory {id}: another memory ({existing}) already holds this content in the same scope")]
+    DuplicateContent { id: String, existing: String },
+    /// A search request that cannot be answered as given.
+    #[error("invalid search: {0}")]
+    InvalidSearch(String),
 }

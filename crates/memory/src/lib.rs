@@ -32,7 +32,10 @@ pub mod context;
 pub mod embed;
 mod error;
 mod manager;
+pub mod manager_sql;
 pub mod normalise;
+pub mod ops;
+pub mod search;
 pub mod store;
 #[cfg(feature = "stubs")]
 pub mod stubs;
@@ -47,6 +50,7 @@ pub use manager::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, MemoryManager, Metadata, now_micros,
     unique_ids, validate_content, validate_query, validate_threshold,
 };
+pub use manager_sql::SqlMemoryManager;
 pub use normalise::content_hash;
 pub use store::{DEFAULT_SCOPE, Fetched, Inserted, MIGRATIONS, MemoryRecords, NewMemory, Page};
 #[cfg(feature = "stubs")]

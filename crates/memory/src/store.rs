@@ -16,7 +16,10 @@ use crate::{Memory, MemoryError, Metadata, vector};
 /// The memory crate's schema, applied by [`MemoryRecords::open`].
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "memory",
-    migrations: &[talab_db::migration!("memory", 1, "memories", "0001_memories.sql")],
+    migrations: &[
+        talab_db::migration!("memory", 1, "memories", "0001_memories.sql"),
+        talab_db::migration!("memory", 2, "store_info", "0002_store_info.sql"),
+    ],
 };
 
 /// The scope memories go to when none is named. Dedup is per scope.
@@ -171,13 +174,20 @@ impl MemoryRecords {
     /// add the same content at once (exactly one row results). The row and its `add` event are
     /// written in one transaction.
     pub async fn insert(&self, new: NewMemory) -> Result<Inserted, MemoryError> {
+        self.insert_at(new, now_micros()).await
+    }
+
+    /// [`insert`](Self::insert) with a chosen `created_at`/`updated_at` (truncated to whole
+    /// microseconds): for imports that keep original dates, and for tests of date filters.
+    pub async fn insert_at(&self, new: NewMemory, at: DateTime<Utc>) -> Result<Inserted, MemoryError> {
+        use chrono::SubsecRound;
+        let now = at.trunc_subsecs(6);
         validate_content(&new.content)?;
         if new.scope.trim().is_empty() {
             return Err(MemoryError::InvalidScope(new.scope));
         }
         let (blob, dim) = checked_embedding(&new)?;
         let hash = content_hash(&new.content);
-        let now = now_micros();
         let detail = serde_json::json!({
             "scope": new.scope,
             "content_hash": hash,

@@ -5,6 +5,7 @@
 pub mod http;
 pub mod locate;
 pub mod minilm;
+pub mod lexical;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
