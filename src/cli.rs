@@ -51,7 +51,7 @@ pub enum Command {
     /// Run the whole flow on synthetic prices in a throw-away database.
     Demo(Pending),
     /// Add, search and manage memories.
-    Memory(Pending),
+    Memory(MemoryArgs),
     /// Run one AI task: `run "prompt" [--type] [--platform]`.
     Run(Pending),
     /// Run tasks from a JSON Lines file in parallel.
@@ -74,6 +74,90 @@ pub enum Command {
 pub struct Pending {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryArgs {
+    #[command(subcommand)]
+    pub action: MemoryAction,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryAction {
+    /// Store a memory (content from the argument, or from stdin when absent or `-`).
+    Add {
+        content: Option<String>,
+        /// Metadata as key=value (repeatable); values that parse as JSON keep their type.
+        #[arg(long = "meta", value_name = "KEY=VALUE")]
+        meta: Vec<String>,
+        /// A tag (repeatable); stored as metadata `tags`.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Find memories by meaning and by words.
+    Search {
+        query: String,
+        /// Minimum cosine similarity (default: the embedder's own threshold).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// At most this many hits.
+        #[arg(long, default_value_t = talab_memory::DEFAULT_LIMIT)]
+        limit: usize,
+        /// hybrid (vector + BM25), vector, or lexical.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// Only memories whose metadata has key=value (repeatable).
+        #[arg(long = "meta", value_name = "KEY=VALUE")]
+        meta: Vec<String>,
+        /// Only memories with this tag (repeatable: all must match).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Only memories created on or after this date (YYYY-MM-DD, in your time zone).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Only memories created before this date (YYYY-MM-DD, in your time zone).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        /// Include deprecated memories.
+        #[arg(long)]
+        include_deprecated: bool,
+    },
+    /// Render memories as a prompt-ready context block, in the order given.
+    Context {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Character budget; memories are never cut in the middle.
+        #[arg(long, default_value_t = talab_memory::DEFAULT_CONTEXT_BUDGET)]
+        budget: usize,
+    },
+    /// List memories, oldest first, a page at a time.
+    List {
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Show one memory.
+    Get { id: String },
+    /// Hide a memory from searches (kept, with the reason, in its history).
+    Deprecate {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Delete a memory for good (its history is kept).
+    Delete { id: String },
+    /// Every change of a memory.
+    History { id: String },
+    /// Counts and sizes of the store.
+    Stats,
+    /// Stale memories, missing metadata and near-duplicates.
+    Health,
+    /// Re-embed every memory with the current embedder (resumable).
+    Reindex,
 }
 
 #[derive(Debug, Args)]

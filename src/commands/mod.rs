@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
 mod config;
+mod memory;
 mod status;
 
 use crate::cli::{Cli, Command};
@@ -17,6 +18,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Status(args) => status::run(&config, args).await,
         Command::Config(args) => config::run(&config, args),
+        Command::Memory(args) => memory::run(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()

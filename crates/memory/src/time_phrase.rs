@@ -75,7 +75,7 @@ enum Kind {
 
 /// Local midnight at the start of `day` in `tz` (the first instant of the day where midnight
 /// does not exist because of a DST jump).
-fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+pub fn start_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     (0..24)
         .find_map(|h| tz.from_local_datetime(&day.and_hms_opt(h, 0, 0)?).earliest())
         .map(|t| t.with_timezone(&Utc))
@@ -117,8 +117,8 @@ fn window_for(
     today: NaiveDate,
     tz: Tz,
 ) -> Option<TimeWindow> {
-    let day = |d: NaiveDate| start_of(d, tz);
-    let next = |d: NaiveDate| start_of(d + Duration::days(1), tz);
+    let day = |d: NaiveDate| start_of_day(d, tz);
+    let next = |d: NaiveDate| start_of_day(d + Duration::days(1), tz);
     let n = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
     let d = |i: usize| caps.get(i).and_then(|m| date(m.as_str()));
     let w = |since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, what: String| {

@@ -3,9 +3,9 @@
 //! which its cosine scores mean "relevant", since that differs by model.
 
 pub mod http;
+pub mod lexical;
 pub mod locate;
 pub mod minilm;
-pub mod lexical;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
