@@ -55,7 +55,11 @@ async fn engine(dir: &std::path::Path, adapter: Arc<dyn PlatformAdapter>) -> Tal
     TalabOrchestrator::open(db, vec![adapter], quota)
         .await
         .unwrap()
-        .with_retry(RetryPolicy::new(4, Duration::from_millis(1), Duration::from_millis(4)))
+        .with_retry(RetryPolicy::new(
+            4,
+            Duration::from_millis(1),
+            Duration::from_millis(4),
+        ))
 }
 
 fn overhead(c: &mut Criterion) {
@@ -91,7 +95,9 @@ fn batch(c: &mut Criterion) {
         calls: AtomicU64::new(0),
     });
     let orch = Arc::new(rt.block_on(engine(dir.path(), flaky.clone())));
-    let tasks: Vec<Task> = (0..1000).map(|i| Task::new(TaskType::Planning, format!("task {i}"))).collect();
+    let tasks: Vec<Task> = (0..1000)
+        .map(|i| Task::new(TaskType::Planning, format!("task {i}")))
+        .collect();
     for parallel in [1usize, 16] {
         let before = flaky.calls.load(Ordering::Relaxed);
         let t0 = Instant::now();
@@ -99,12 +105,15 @@ fn batch(c: &mut Criterion) {
         let wall = t0.elapsed();
         let ok = results.iter().filter(|r| r.success).count();
         let calls = flaky.calls.load(Ordering::Relaxed) - before;
-        println!("1000 tasks, --parallel {parallel}, 10 % RateLimited: wall {wall:?}, calls {calls}, succeeded {ok}");
+        println!(
+            "1000 tasks, --parallel {parallel}, 10 % RateLimited: wall {wall:?}, calls {calls}, succeeded {ok}"
+        );
     }
     let mut group = c.benchmark_group("batch");
     group.sample_size(10);
     group.bench_function("1000 tasks, parallel 16, 10% rate limited", |b| {
-        b.to_async(&rt).iter(|| execute_parallel(&orch, tasks.clone(), 16))
+        b.to_async(&rt)
+            .iter(|| execute_parallel(&orch, tasks.clone(), 16))
     });
     group.finish();
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use talab_orchestrator::stubs::StubAdapter;
 use talab_orchestrator::{
-    AdapterOutput, Platform, PlatformAdapter, PlatformError, PlatformStatus, QuotaConfig, TalabOrchestrator, Task,
-    TaskType, execute_parallel,
+    AdapterOutput, Platform, PlatformAdapter, PlatformError, PlatformStatus, QuotaConfig, TalabOrchestrator,
+    Task, TaskType, execute_parallel,
 };
 
 /// A stub that takes a while and counts how many calls overlap.
@@ -36,7 +36,9 @@ impl PlatformAdapter for Slow {
         tokio::time::sleep(self.delay).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if task.prompt.starts_with("fail") {
-            return Err(PlatformError::BadRequest { message: format!("refused: {}", task.prompt) });
+            return Err(PlatformError::BadRequest {
+                message: format!("refused: {}", task.prompt),
+            });
         }
         self.inner.execute(task).await
     }
@@ -52,13 +54,21 @@ async fn results_keep_input_order_with_independent_failures_and_a_concurrency_li
             max_in_flight: AtomicUsize::new(0),
         });
         let orch = Arc::new(
-            TalabOrchestrator::open(t.db.clone(), vec![slow.clone() as Arc<dyn PlatformAdapter>], QuotaConfig::default())
-                .await
-                .unwrap(),
+            TalabOrchestrator::open(
+                t.db.clone(),
+                vec![slow.clone() as Arc<dyn PlatformAdapter>],
+                QuotaConfig::default(),
+            )
+            .await
+            .unwrap(),
         );
         let tasks: Vec<Task> = (0..24)
             .map(|i| {
-                let prompt = if i % 5 == 3 { format!("fail {i}") } else { format!("task {i}") };
+                let prompt = if i % 5 == 3 {
+                    format!("fail {i}")
+                } else {
+                    format!("task {i}")
+                };
                 Task::new(TaskType::Planning, prompt).with_priority((i % 3) as u8)
             })
             .collect();
@@ -71,7 +81,11 @@ async fn results_keep_input_order_with_independent_failures_and_a_concurrency_li
         assert!(results[3].error.as_deref().unwrap().contains("refused: fail 3"));
         let max = slow.max_in_flight.load(Ordering::SeqCst);
         assert!(max <= 4, "{}: {max} calls in flight with a limit of 4", t.label());
-        assert!(max >= 2, "{}: the tasks did run concurrently (max {max})", t.label());
+        assert!(
+            max >= 2,
+            "{}: the tasks did run concurrently (max {max})",
+            t.label()
+        );
     }
 }
 
@@ -80,9 +94,13 @@ async fn priority_decides_the_start_order() {
     let t = talab_db::testing::sqlite().await;
     let claude = Arc::new(StubAdapter::new(Platform::Claude));
     let orch = Arc::new(
-        TalabOrchestrator::open(t.db.clone(), vec![claude.clone() as Arc<dyn PlatformAdapter>], QuotaConfig::default())
-            .await
-            .unwrap(),
+        TalabOrchestrator::open(
+            t.db.clone(),
+            vec![claude.clone() as Arc<dyn PlatformAdapter>],
+            QuotaConfig::default(),
+        )
+        .await
+        .unwrap(),
     );
     let tasks = vec![
         Task::new(TaskType::Planning, "low").with_priority(9),

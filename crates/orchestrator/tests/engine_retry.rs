@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use talab_orchestrator::stubs::StubAdapter;
 use talab_orchestrator::{
-    ATTEMPTS_KEY, Attempt, CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PlatformError, QuotaConfig,
-    RetryPolicy, TASK_ID_KEY, TalabOrchestrator, Task, TaskType, call_with_retries,
+    ATTEMPTS_KEY, Attempt, CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PlatformError,
+    QuotaConfig, RetryPolicy, TASK_ID_KEY, TalabOrchestrator, Task, TaskType, call_with_retries,
 };
 
 fn attempts(result: &talab_orchestrator::TaskResult) -> Vec<Attempt> {
@@ -16,7 +16,10 @@ fn attempts(result: &talab_orchestrator::TaskResult) -> Vec<Attempt> {
 }
 
 fn classes(attempts: &[Attempt]) -> Vec<(Platform, Option<&str>)> {
-    attempts.iter().map(|a| (a.platform, a.error_class.as_deref())).collect()
+    attempts
+        .iter()
+        .map(|a| (a.platform, a.error_class.as_deref()))
+        .collect()
 }
 
 fn fast_retry(max_attempts: u32) -> RetryPolicy {
@@ -24,7 +27,10 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
 }
 
 async fn engine(db: &talab_db::Database, adapters: Vec<Arc<StubAdapter>>) -> TalabOrchestrator {
-    let adapters = adapters.into_iter().map(|a| a as Arc<dyn PlatformAdapter>).collect();
+    let adapters = adapters
+        .into_iter()
+        .map(|a| a as Arc<dyn PlatformAdapter>)
+        .collect();
     TalabOrchestrator::open(db.clone(), adapters, QuotaConfig::default())
         .await
         .unwrap()
@@ -40,10 +46,14 @@ async fn retries_then_succeeds_with_every_attempt_recorded() {
                     retry_after: Some(Duration::from_millis(40)),
                     message: "rate_limit_error".into(),
                 })
-                .then_err(PlatformError::Overloaded { message: "overloaded_error".into() }),
+                .then_err(PlatformError::Overloaded {
+                    message: "overloaded_error".into(),
+                }),
         );
         let orch = engine(&t.db, vec![claude.clone()]).await;
-        let result = orch.execute(Task::new(TaskType::CodeGeneration, "write a parser"), true).await;
+        let result = orch
+            .execute(Task::new(TaskType::CodeGeneration, "write a parser"), true)
+            .await;
         assert!(result.success, "{}: {:?}", t.label(), result.error);
         assert_eq!(result.platform, Platform::Claude);
         assert_eq!(claude.received().len(), 3, "{}", t.label());
@@ -59,8 +69,16 @@ async fn retries_then_succeeds_with_every_attempt_recorded() {
             t.label()
         );
         assert_eq!(made[0].wait_seconds, 0.0);
-        assert!(made[1].wait_seconds >= 0.040, "retry-after honoured: {}", made[1].wait_seconds);
-        assert!(made[2].wait_seconds <= 0.005, "backoff capped: {}", made[2].wait_seconds);
+        assert!(
+            made[1].wait_seconds >= 0.040,
+            "retry-after honoured: {}",
+            made[1].wait_seconds
+        );
+        assert!(
+            made[2].wait_seconds <= 0.005,
+            "backoff capped: {}",
+            made[2].wait_seconds
+        );
 
         // The stored row has the same attempts.
         let id = result.metadata[TASK_ID_KEY].as_str().unwrap();
@@ -73,9 +91,15 @@ async fn retries_then_succeeds_with_every_attempt_recorded() {
 async fn never_retries_auth_bad_request_or_quota_and_falls_back() {
     for t in talab_db::testing::backends().await {
         for error in [
-            PlatformError::Auth { message: "invalid x-api-key".into() },
-            PlatformError::BadRequest { message: "prompt is too long".into() },
-            PlatformError::QuotaExhausted { message: "insufficient_quota".into() },
+            PlatformError::Auth {
+                message: "invalid x-api-key".into(),
+            },
+            PlatformError::BadRequest {
+                message: "prompt is too long".into(),
+            },
+            PlatformError::QuotaExhausted {
+                message: "insufficient_quota".into(),
+            },
         ] {
             let class = error.class();
             let claude = Arc::new(StubAdapter::new(Platform::Claude).then_err(error));
@@ -97,23 +121,44 @@ async fn never_retries_auth_bad_request_or_quota_and_falls_back() {
 #[tokio::test]
 async fn exhausted_retries_fall_back_and_total_failure_lists_every_attempt() {
     for t in talab_db::testing::backends().await {
-        let transient = || PlatformError::Transient { message: "HTTP 500".into() };
-        let claude = Arc::new(StubAdapter::new(Platform::Claude).then_err(transient()).then_err(transient()));
+        let transient = || PlatformError::Transient {
+            message: "HTTP 500".into(),
+        };
+        let claude = Arc::new(
+            StubAdapter::new(Platform::Claude)
+                .then_err(transient())
+                .then_err(transient()),
+        );
         let chatgpt = Arc::new(StubAdapter::new(Platform::Chatgpt));
-        let orch = engine(&t.db, vec![claude.clone(), chatgpt.clone()]).await.with_retry(fast_retry(2));
+        let orch = engine(&t.db, vec![claude.clone(), chatgpt.clone()])
+            .await
+            .with_retry(fast_retry(2));
         let result = orch.execute(Task::new(TaskType::Planning, "x"), true).await;
         assert_eq!(result.platform, Platform::Chatgpt, "{}", t.label());
         assert_eq!(claude.received().len(), 2);
         assert_eq!(attempts(&result).len(), 3);
 
-        let dead = || PlatformError::Timeout { message: "no answer".into() };
-        let claude = Arc::new(StubAdapter::new(Platform::Claude).then_err(dead()).then_err(dead()));
-        let gemini = Arc::new(StubAdapter::new(Platform::Gemini).then_err(PlatformError::Auth { message: "401".into() }));
-        let orch = engine(&t.db, vec![claude, gemini]).await.with_retry(fast_retry(2));
+        let dead = || PlatformError::Timeout {
+            message: "no answer".into(),
+        };
+        let claude = Arc::new(
+            StubAdapter::new(Platform::Claude)
+                .then_err(dead())
+                .then_err(dead()),
+        );
+        let gemini = Arc::new(StubAdapter::new(Platform::Gemini).then_err(PlatformError::Auth {
+            message: "401".into(),
+        }));
+        let orch = engine(&t.db, vec![claude, gemini])
+            .await
+            .with_retry(fast_retry(2));
         let result = orch.execute(Task::new(TaskType::Planning, "x"), true).await;
         assert!(!result.success);
         let error = result.error.unwrap();
-        assert!(error.starts_with("every platform tried failed: claude: timed out"), "{error}");
+        assert!(
+            error.starts_with("every platform tried failed: claude: timed out"),
+            "{error}"
+        );
         assert!(error.contains("gemini: authentication failed: 401"), "{error}");
         assert_eq!(result.platform, Platform::Gemini);
     }
@@ -124,7 +169,9 @@ async fn a_platform_failing_repeatedly_is_cooled_down() {
     for t in talab_db::testing::backends().await {
         let mut claude = StubAdapter::new(Platform::Claude);
         for _ in 0..5 {
-            claude = claude.then_err(PlatformError::Overloaded { message: "529".into() });
+            claude = claude.then_err(PlatformError::Overloaded {
+                message: "529".into(),
+            });
         }
         let claude = Arc::new(claude);
         let chatgpt = Arc::new(StubAdapter::new(Platform::Chatgpt));
@@ -145,7 +192,10 @@ async fn a_platform_failing_repeatedly_is_cooled_down() {
         assert_eq!(r.platform, Platform::Chatgpt);
         let skipped = &r.metadata["routing"]["skipped"];
         assert_eq!(skipped[0][0], "claude", "{skipped}");
-        assert!(skipped[0][1].as_str().unwrap().contains("cooling down"), "{skipped}");
+        assert!(
+            skipped[0][1].as_str().unwrap().contains("cooling down"),
+            "{skipped}"
+        );
         let status = orch.validate_environment().await;
         assert!(status[&Platform::Claude].message.contains("cooling down"));
         assert!(!status[&Platform::Chatgpt].message.contains("cooling down"));
@@ -183,7 +233,9 @@ async fn long_retry_after_is_waited_in_full_and_too_long_is_not_waited() {
     assert_eq!(made.len(), 1, "a wait beyond max_retry_after falls back at once");
 
     let (_, made) = call_with_retries(&policy, Platform::Claude, || async {
-        Err::<(), _>(PlatformError::Overloaded { message: "529".into() })
+        Err::<(), _>(PlatformError::Overloaded {
+            message: "529".into(),
+        })
     })
     .await;
     assert_eq!(made.len(), 3, "max_attempts counts every call");

@@ -25,22 +25,41 @@ async fn fifty_concurrent_tasks_make_exactly_the_allowed_calls() {
         let quota = QuotaConfig::default()
             .with(Platform::Claude, requests(20))
             .with(Platform::Chatgpt, requests(10));
-        let adapters = vec![claude.clone() as Arc<dyn PlatformAdapter>, chatgpt.clone() as Arc<dyn PlatformAdapter>];
-        let orch = Arc::new(TalabOrchestrator::open(t.db.clone(), adapters, quota).await.unwrap());
-        let tasks = (0..50).map(|i| Task::new(TaskType::CodeGeneration, format!("task {i}"))).collect();
+        let adapters = vec![
+            claude.clone() as Arc<dyn PlatformAdapter>,
+            chatgpt.clone() as Arc<dyn PlatformAdapter>,
+        ];
+        let orch = Arc::new(
+            TalabOrchestrator::open(t.db.clone(), adapters, quota)
+                .await
+                .unwrap(),
+        );
+        let tasks = (0..50)
+            .map(|i| Task::new(TaskType::CodeGeneration, format!("task {i}")))
+            .collect();
         let results = execute_parallel(&orch, tasks, 50).await;
 
         assert_eq!(claude.received().len(), 20, "{}", t.label());
         assert_eq!(chatgpt.received().len(), 10, "{}", t.label());
         let on = |p| results.iter().filter(|r| r.success && r.platform == p).count();
         assert_eq!((on(Platform::Claude), on(Platform::Chatgpt)), (20, 10));
-        let failures: Vec<&str> = results.iter().filter(|r| !r.success).map(|r| r.error.as_deref().unwrap()).collect();
+        let failures: Vec<&str> = results
+            .iter()
+            .filter(|r| !r.success)
+            .map(|r| r.error.as_deref().unwrap())
+            .collect();
         assert_eq!(failures.len(), 20);
         assert!(failures.iter().all(|e| e.contains("quota")), "{failures:?}");
 
         let lines = orch.quota().report().await.unwrap();
-        let used: Vec<(Platform, i64, i64)> = lines.iter().map(|l| (l.platform, l.used, l.reserved)).collect();
-        assert_eq!(used, [(Platform::Claude, 20, 0), (Platform::Chatgpt, 10, 0)], "{}", t.label());
+        let used: Vec<(Platform, i64, i64)> =
+            lines.iter().map(|l| (l.platform, l.used, l.reserved)).collect();
+        assert_eq!(
+            used,
+            [(Platform::Claude, 20, 0), (Platform::Chatgpt, 10, 0)],
+            "{}",
+            t.label()
+        );
         let alerts = orch.quota().alerts(None).await.unwrap();
         assert_eq!(alerts.len(), 6, "50/80/90 % once each for both platforms");
     }
@@ -58,11 +77,18 @@ async fn a_spent_budget_sends_tasks_elsewhere() {
                 ..PlatformQuota::default()
             },
         );
-        let adapters = vec![claude.clone() as Arc<dyn PlatformAdapter>, chatgpt as Arc<dyn PlatformAdapter>];
-        let orch = TalabOrchestrator::open(t.db.clone(), adapters, quota).await.unwrap();
+        let adapters = vec![
+            claude.clone() as Arc<dyn PlatformAdapter>,
+            chatgpt as Arc<dyn PlatformAdapter>,
+        ];
+        let orch = TalabOrchestrator::open(t.db.clone(), adapters, quota)
+            .await
+            .unwrap();
         let mut platforms = Vec::new();
         for i in 0..5 {
-            let r = orch.execute(Task::new(TaskType::Planning, format!("p{i}")), true).await;
+            let r = orch
+                .execute(Task::new(TaskType::Planning, format!("p{i}")), true)
+                .await;
             assert!(r.success, "{:?}", r.error);
             platforms.push(r.platform);
         }

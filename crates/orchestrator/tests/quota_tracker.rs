@@ -54,7 +54,12 @@ async fn two_pools_on_one_database_never_exceed_the_limit_together() {
             }
         }
         let line = &b.lines(Platform::Claude).await.unwrap()[0];
-        assert_eq!((line.used, line.reserved, line.left()), (10, 0, 10), "{}", t.label());
+        assert_eq!(
+            (line.used, line.reserved, line.left()),
+            (10, 0, 10),
+            "{}",
+            t.label()
+        );
         assert!(a.has_room(Platform::Claude).await.is_ok());
         other.close().await;
     }
@@ -74,8 +79,19 @@ async fn requests_and_tokens_are_separate_units() {
         let q = QuotaTracker::open(t.db.clone(), cfg).await.unwrap();
         let first = q.reserve(Platform::Chatgpt, 600, 0.0).await.unwrap();
         match q.reserve(Platform::Chatgpt, 600, 0.0).await {
-            Err(QuotaError::Exhausted { unit, used, reserved, wanted, .. }) => {
-                assert_eq!((unit, used, reserved, wanted), (QuotaUnit::Tokens, 0, 600, 600), "{}", t.label());
+            Err(QuotaError::Exhausted {
+                unit,
+                used,
+                reserved,
+                wanted,
+                ..
+            }) => {
+                assert_eq!(
+                    (unit, used, reserved, wanted),
+                    (QuotaUnit::Tokens, 0, 600, 600),
+                    "{}",
+                    t.label()
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -86,19 +102,35 @@ async fn requests_and_tokens_are_separate_units() {
         let lines = q.lines(Platform::Chatgpt).await.unwrap();
         assert_eq!((lines[0].used, lines[1].used, lines[1].reserved), (1, 350, 0));
         let text = q.left_text(Platform::Chatgpt).await.unwrap();
-        assert!(text.starts_with("99 requests of 100 requests left; 650 tokens of 1000 tokens left"), "{text}");
-        assert!(q.left_text(Platform::Claude).await.is_none(), "no limits, nothing tracked");
-        assert!(q.reserve(Platform::Claude, 1_000_000, 5.0).await.unwrap().held.is_empty());
+        assert!(
+            text.starts_with("99 requests of 100 requests left; 650 tokens of 1000 tokens left"),
+            "{text}"
+        );
+        assert!(
+            q.left_text(Platform::Claude).await.is_none(),
+            "no limits, nothing tracked"
+        );
+        assert!(
+            q.reserve(Platform::Claude, 1_000_000, 5.0)
+                .await
+                .unwrap()
+                .held
+                .is_empty()
+        );
     }
 }
 
 #[tokio::test]
 async fn windows_follow_the_reset_time_zone() {
     let t = talab_db::testing::sqlite().await;
-    let now: Arc<Mutex<DateTime<Utc>>> = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 10, 6, 30, 0).unwrap()));
+    let now: Arc<Mutex<DateTime<Utc>>> =
+        Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 10, 6, 30, 0).unwrap()));
     let clock = now.clone();
     let cfg = config(Platform::Gemini, requests(2)).with(Platform::Claude, requests(2));
-    let q = QuotaTracker::open(t.db.clone(), cfg).await.unwrap().with_clock(move || *clock.lock().unwrap());
+    let q = QuotaTracker::open(t.db.clone(), cfg)
+        .await
+        .unwrap()
+        .with_clock(move || *clock.lock().unwrap());
     // 06:30 UTC is 23:30 the day before in Los Angeles (PDT, UTC-7).
     assert_eq!(q.window(Platform::Gemini), "2026-03-09");
     assert_eq!(q.window(Platform::Claude), "2026-03-10");
@@ -107,10 +139,16 @@ async fn windows_follow_the_reset_time_zone() {
         q.settle(r, 0, 0.0).await.unwrap();
     }
     let refused = q.reserve(Platform::Gemini, 0, 0.0).await.unwrap_err().to_string();
-    assert!(refused.contains("2026-03-09") && refused.contains("America/Los_Angeles"), "{refused}");
+    assert!(
+        refused.contains("2026-03-09") && refused.contains("America/Los_Angeles"),
+        "{refused}"
+    );
     *now.lock().unwrap() = Utc.with_ymd_and_hms(2026, 3, 10, 7, 0, 0).unwrap();
     assert_eq!(q.window(Platform::Gemini), "2026-03-10");
-    assert!(q.reserve(Platform::Gemini, 0, 0.0).await.is_ok(), "Pacific midnight started a new window");
+    assert!(
+        q.reserve(Platform::Gemini, 0, 0.0).await.is_ok(),
+        "Pacific midnight started a new window"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +181,10 @@ async fn alerts_are_recorded_once_per_window() {
         }
         let alerts = q.alerts(None).await.unwrap();
         assert_eq!(alerts.len(), 4, "{}", t.label());
-        assert_eq!((alerts[0].window.as_str(), alerts[0].threshold), ("2026-05-02", 50));
+        assert_eq!(
+            (alerts[0].window.as_str(), alerts[0].threshold),
+            ("2026-05-02", 50)
+        );
     }
 }
 
@@ -164,12 +205,31 @@ async fn the_daily_budget_refuses_what_would_exceed_it() {
         }
         let e = q.reserve(Platform::Claude, 0, 0.004).await.unwrap_err();
         let text = e.to_string();
-        assert!(matches!(e, QuotaError::Exhausted { unit: QuotaUnit::UsdMicros, used: 8000, .. }), "{text}");
+        assert!(
+            matches!(
+                e,
+                QuotaError::Exhausted {
+                    unit: QuotaUnit::UsdMicros,
+                    used: 8000,
+                    ..
+                }
+            ),
+            "{text}"
+        );
         assert!(text.contains("$0.01") && text.contains("usd_micros"), "{text}");
         // A cheaper call still fits; then the budget is spent and even an unpriced call is refused.
         let r = q.reserve(Platform::Claude, 0, 0.0015).await.unwrap();
         q.settle(r, 0, 0.002).await.unwrap();
-        assert!(q.reserve(Platform::Claude, 0, 0.0).await.is_err(), "{}", t.label());
-        assert!(q.has_room(Platform::Claude).await.unwrap_err().contains("usd_micros"));
+        assert!(
+            q.reserve(Platform::Claude, 0, 0.0).await.is_err(),
+            "{}",
+            t.label()
+        );
+        assert!(
+            q.has_room(Platform::Claude)
+                .await
+                .unwrap_err()
+                .contains("usd_micros")
+        );
     }
 }
