@@ -92,12 +92,25 @@ async fn a_spent_budget_sends_tasks_elsewhere() {
             assert!(r.success, "{:?}", r.error);
             platforms.push(r.platform);
         }
-        // Without a price table a call's estimate is the minimum (one micro-dollar), so the third
-        // call fits ($0.04 of $0.05 spent) and overspends by its own cost; then the budget is spent
-        // and routing skips claude.
-        assert_eq!(claude.received().len(), 3, "{}: {platforms:?}", t.label());
-        assert_eq!(&platforms[3..], [Platform::Chatgpt, Platform::Chatgpt]);
+        // Without a price table a call is estimated at what the platform's last call cost: after
+        // $0.04 the third $0.02 call would exceed $0.05, so it is refused before it is made and
+        // the task falls back.
+        assert_eq!(claude.received().len(), 2, "{}: {platforms:?}", t.label());
+        assert_eq!(&platforms[..2], [Platform::Claude, Platform::Claude]);
+        assert!(
+            platforms[2..].iter().all(|p| *p == Platform::Chatgpt),
+            "{platforms:?}"
+        );
         let line = &orch.quota().lines(Platform::Claude).await.unwrap()[0];
-        assert_eq!(line.used, 60_000);
+        assert_eq!((line.used, line.reserved), (40_000, 0));
+        let r = orch
+            .execute(Task::new(TaskType::Planning, "once more"), true)
+            .await;
+        let attempts = r.metadata["attempts"].as_array().unwrap();
+        assert_eq!(attempts[0]["error_class"], "quota_exhausted");
+        assert!(
+            attempts[0]["error"].as_str().unwrap().contains("talab's quota"),
+            "{attempts:?}"
+        );
     }
 }

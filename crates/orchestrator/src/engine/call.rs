@@ -59,19 +59,20 @@ impl TalabOrchestrator {
     }
 
     /// What a call is likely to cost, for the budget reservation: the prompt estimate at the
-    /// price of the model this platform last answered with (0 before the first answer).
+    /// price of the model this platform last answered with, or else what its last call cost
+    /// (0 before the first answer).
     fn estimate_cost(&self, platform: Platform, tokens: u64) -> f64 {
-        let model = super::lock(&self.last_model).get(&platform).cloned();
-        match (model, self.pricer.as_ref()) {
-            (Some(model), Some(pricer)) => {
-                let usage = Usage {
-                    input_uncached: tokens,
-                    ..Usage::default()
-                };
-                pricer.cost_usd(platform, &model, &usage).unwrap_or(0.0)
-            }
-            _ => 0.0,
-        }
+        let Some((model, last_cost)) = super::lock(&self.last_answer).get(&platform).cloned() else {
+            return 0.0;
+        };
+        let usage = Usage {
+            input_uncached: tokens,
+            ..Usage::default()
+        };
+        self.pricer
+            .as_ref()
+            .and_then(|p| p.cost_usd(platform, &model, &usage))
+            .unwrap_or(last_cost)
     }
 
     /// Reserve → call → settle or release, once.
@@ -118,7 +119,7 @@ impl TalabOrchestrator {
                 {
                     tracing::error!(%platform, error = %e, "settling quota failed; usage not counted");
                 }
-                super::lock(&self.last_model).insert(platform, output.model.clone());
+                super::lock(&self.last_answer).insert(platform, (output.model.clone(), cost_usd));
                 Ok(Answer {
                     output,
                     cost_usd,

@@ -55,7 +55,8 @@ pub struct TalabOrchestrator {
     cooldowns: Cooldowns,
     pricer: Option<Arc<dyn PriceLookup>>,
     call_timeout: Option<Duration>,
-    last_model: Mutex<HashMap<Platform, String>>,
+    /// Each platform's last model and cost, for budget estimates.
+    last_answer: Mutex<HashMap<Platform, (String, f64)>>,
 }
 
 impl TalabOrchestrator {
@@ -77,7 +78,7 @@ impl TalabOrchestrator {
             cooldowns: Cooldowns::new(CooldownPolicy::default()),
             pricer: None,
             call_timeout: None,
-            last_model: Mutex::new(HashMap::new()),
+            last_answer: Mutex::new(HashMap::new()),
         }
     }
 
