@@ -114,10 +114,11 @@ impl QuotaUnit {
     }
 }
 
-/// Dollars to whole micro-dollars, rounded up (a non-finite or negative amount is 0).
+/// Dollars to whole micro-dollars, rounded up (a non-finite or negative amount is 0). Float noise
+/// below a nano-dollar is ignored, so $0.0125 is 12,500 and not 12,501.
 pub fn usd_to_micros(usd: f64) -> i64 {
     if usd.is_finite() && usd > 0.0 {
-        (usd * 1e6).ceil().min(i64::MAX as f64) as i64
+        (usd * 1e6 - 1e-3).ceil().clamp(0.0, i64::MAX as f64) as i64
     } else {
         0
     }
@@ -512,5 +513,40 @@ impl QuotaTracker {
                 })
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_limits_time_zones_and_budget() {
+        let cfg: QuotaConfig = serde_json::from_str(
+            r#"{"gemini":{"requests_per_day":250,"tokens_per_day":1000000},
+                "claude":{"reset_tz":"Europe/Paris","daily_budget_usd":2.5}}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.reset_tz(Platform::Gemini), chrono_tz::America::Los_Angeles);
+        assert_eq!(cfg.reset_tz(Platform::Claude), chrono_tz::Europe::Paris);
+        assert_eq!(cfg.reset_tz(Platform::Chatgpt), chrono_tz::UTC);
+        assert_eq!(
+            cfg.limits(Platform::Gemini),
+            [(QuotaUnit::Requests, 250), (QuotaUnit::Tokens, 1_000_000)]
+        );
+        assert_eq!(cfg.limits(Platform::Claude), [(QuotaUnit::UsdMicros, 2_500_000)]);
+        assert!(cfg.limits(Platform::Local).is_empty());
+        assert!(serde_json::from_str::<QuotaConfig>(r#"{"claude":{"requests":5}}"#).is_err());
+        assert!(serde_json::from_str::<QuotaConfig>(r#"{"claude":{"reset_tz":"Mars/Olympus"}}"#).is_err());
+    }
+
+    #[test]
+    fn dollars_become_whole_micro_dollars_rounded_up() {
+        assert_eq!(usd_to_micros(0.0125), 12_500);
+        assert_eq!(usd_to_micros(0.000_000_1), 1);
+        assert_eq!(usd_to_micros(-1.0), 0);
+        assert_eq!(usd_to_micros(f64::NAN), 0);
+        assert_eq!(QuotaUnit::UsdMicros.describe(2_500_000), "$2.50");
+        assert_eq!(QuotaUnit::Tokens.describe(7), "7 tokens");
     }
 }
