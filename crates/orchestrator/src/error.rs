@@ -132,6 +132,16 @@ pub enum OrchestratorError {
     /// A file or setting the orchestrator was given cannot be used (a price table, the HTTP client).
     #[error("{what}: {reason}")]
     Config { what: String, reason: String },
+    /// A line of a batch file is not a task.
+    #[error("{file}:{line}: not a task: {reason}")]
+    BatchLine {
+        file: String,
+        line: usize,
+        reason: String,
+    },
+    /// A batch file cannot be read.
+    #[error("cannot read the batch file {file}: {reason}")]
+    BatchFile { file: String, reason: String },
     /// A stored task row does not decode (written by another version, or edited by hand).
     #[error("stored task {id} cannot be read: {reason}")]
     CorruptTask { id: String, reason: String },

@@ -24,10 +24,15 @@
 
 mod adapter;
 pub mod adapters;
+mod engine;
 mod environment;
 mod error;
+pub mod ledger;
 mod orchestrator;
+mod parallel;
 mod pricing;
+pub mod quota;
+mod retry;
 pub mod routing;
 mod secret;
 #[cfg(feature = "stubs")]
@@ -37,13 +42,23 @@ mod types;
 mod usage;
 
 pub use adapter::{AdapterOutput, PlatformAdapter};
+pub use engine::{
+    CHAIN_ID_KEY, CORRELATION_ID_KEY, CooldownPolicy, PREVIOUS_RESULT_KEY, PRICED_KNOWN_KEY, TASK_ID_KEY,
+    TIMEOUT_KEY, TalabOrchestrator,
+};
 pub use environment::{
     CLAUDE_CODE_DEFAULT_BINARY, ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, PlatformStatus,
     api_key_var, display_url, locate_binary, validate_environment, validate_with_path,
 };
 pub use error::{OrchestratorError, PlatformError};
+pub use ledger::{CostGrouping, CostLedger, CostRow, LedgerEntry, PriceLookup};
 pub use orchestrator::{ATTEMPTS_KEY, Attempt, MODEL_KEY, Orchestrator, ROUTING_KEY};
+pub use parallel::{execute_parallel, load_jsonl, parse_jsonl};
 pub use pricing::{BUILTIN_PRICES_JSON, ModelPrice, PriceTable, Priced};
+pub use quota::{
+    PlatformQuota, QuotaAlert, QuotaConfig, QuotaError, QuotaLine, QuotaTracker, QuotaUnit, Reservation,
+};
+pub use retry::{FullJitter, RetryPolicy, call_with_retries};
 pub use routing::{PreferenceTable, RoutingDecision, route, route_strict, route_with};
 pub use secret::Secret;
 pub use task_store::{MIGRATIONS, Page, StoredTask, TaskIds, TaskStore};

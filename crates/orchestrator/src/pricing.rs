@@ -374,3 +374,33 @@ mod tests {
         assert_eq!(strip_version_suffix("20250929"), None);
     }
 }
+
+/// The engine's ledger prices calls through this table: a model it does not know is `None`,
+/// which the ledger records as $0 with `priced_known = false`.
+impl crate::PriceLookup for PriceTable {
+    fn cost_usd(&self, _platform: crate::Platform, model: &str, usage: &Usage) -> Option<f64> {
+        self.lookup(model).map(|(_, price)| price.cost(usage))
+    }
+}
+
+#[cfg(test)]
+mod price_lookup_tests {
+    use super::*;
+    use crate::{Platform, PriceLookup};
+
+    #[test]
+    fn the_ledger_prices_known_models_and_flags_unknown_ones() {
+        let table = PriceTable::builtin();
+        let usage = Usage {
+            input_uncached: 1_000_000,
+            ..Usage::default()
+        };
+        let direct = table.cost("claude-sonnet-4-5", &usage);
+        assert!(direct.known);
+        assert_eq!(
+            table.cost_usd(Platform::Claude, "claude-sonnet-4-5-20250929", &usage),
+            Some(direct.cost_usd)
+        );
+        assert_eq!(table.cost_usd(Platform::Chatgpt, "my-finetune", &usage), None);
+    }
+}

@@ -14,7 +14,10 @@ use crate::{OrchestratorError, Platform, Task, TaskResult};
 /// The orchestrator's migrations (component `orchestrator`).
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "orchestrator",
-    migrations: &[talab_db::migration!("orchestrator", 1, "tasks", "0001_tasks.sql")],
+    migrations: &[
+        talab_db::migration!("orchestrator", 1, "tasks", "0001_tasks.sql"),
+        talab_db::migration!("orchestrator", 2, "quota_and_costs", "0002_quota_and_costs.sql"),
+    ],
 };
 
 /// The ids a task is recorded under.
