@@ -7,6 +7,9 @@ use bars_common::{bar, d, ramp, tf};
 use talab_features::bars::{MultiTfBar, build_all, build_snapshots};
 use talab_features::{DailyBar, FeatureError};
 
+/// (bar_seq, pos_in_bar, open, high, low, close, volume, is_partial_end)
+type Summary = (i64, i64, f64, f64, f64, f64, f64, bool);
+
 fn days_of(rows: &[MultiTfBar]) -> Vec<String> {
     rows.iter().map(|r| r.day.format("%m-%d").to_string()).collect()
 }
@@ -21,7 +24,7 @@ fn two_day_bars_aggregate_open_high_low_close_volume() {
         bar(d("2024-01-05"), 101.0, 102.0, 99.0, 100.0, 50.0, 7),
     ];
     let rows = build_snapshots(tf("2D"), &bars).unwrap();
-    let got: Vec<(i64, i64, f64, f64, f64, f64, f64, bool)> = rows
+    let got: Vec<Summary> = rows
         .iter()
         .map(|r| {
             (
