@@ -83,7 +83,7 @@ fn write(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut targets = vec![("sqlite", format!("sqlite://{}/bench.db", dir.path().display()))];
     if let Ok(url) = std::env::var("TALAB_BENCH_DATABASE_URL") {
-        targets.push(("postgres", url));
+        targets.push(("postgres", rt.block_on(fresh_pg_schema(&url))));
     }
     let mut group = c.benchmark_group("bars_write");
     group.throughput(Throughput::Elements(rows as u64));
@@ -108,6 +108,27 @@ fn write(c: &mut Criterion) {
         rt.block_on(db.close());
     }
     group.finish();
+    if let Ok(url) = std::env::var("TALAB_BENCH_DATABASE_URL") {
+        rt.block_on(async {
+            let admin = talab_db::Database::connect(&url).await.unwrap();
+            let sql = format!(
+                "DROP SCHEMA IF EXISTS talab_bench_bars_{} CASCADE",
+                std::process::id()
+            );
+            talab_db::on_pool!(&admin, pool => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ())).unwrap();
+            admin.close().await;
+        });
+    }
+}
+
+/// A new schema on the server (the bench never writes into an existing one); returns its URL.
+async fn fresh_pg_schema(url: &str) -> String {
+    let schema = format!("talab_bench_bars_{}", std::process::id());
+    let admin = talab_db::Database::connect(url).await.unwrap();
+    talab_db::on_pool!(&admin, pool => sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(pool).await.map(|_| ())).unwrap();
+    admin.close().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
 
 criterion_group!(benches, compute, write);

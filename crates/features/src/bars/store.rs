@@ -7,8 +7,7 @@
 //! otherwise (a revised or back-filled day, a new first day) rebuilds that timeframe from scratch.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sqlx::Row;
-use sqlx::pool::PoolConnection;
+use sqlx::{Row, Transaction};
 use talab_db::Database;
 
 use super::snapshot::{MultiTfBar, SnapshotBuilder, build_snapshots_into};
@@ -86,7 +85,7 @@ pub async fn rebuild_asset(
 /// Brings the bars of `tfs` up to date with the asset's full daily series `bars`, in one
 /// transaction: days after the stored ones are appended from the stored state; a timeframe whose
 /// stored days were revised, back-filled or never built is rebuilt. The result is always the same
-/// as [`rebuild_asset`].
+/// as [`rebuild_asset`]. An empty series removes the asset's bars of `tfs`.
 pub async fn extend_asset(
     db: &Database,
     symbol: &str,
@@ -99,7 +98,7 @@ pub async fn extend_asset(
 /// Every stored row of (symbol, tf), by day.
 pub async fn load_bars(db: &Database, symbol: &str, tf: &Timeframe) -> Result<Vec<MultiTfBar>, FeatureError> {
     let symbol = normalise_symbol(symbol)?;
-    let mut conn = Conn::acquire(db).await?;
+    let mut conn = Conn::begin(db, None).await?;
     Ok(conn.rows(&symbol, tf, false).await?)
 }
 
@@ -124,21 +123,11 @@ async fn write_asset(
             day: w[1].day,
         });
     }
-    let mut conn = Conn::acquire(db).await?;
-    conn.begin(&symbol).await?;
-    let outcome = write_in_tx(&mut conn, &symbol, bars, tfs, force_rebuild).await;
-    match outcome {
-        Ok(summary) => {
-            conn.exec("COMMIT").await?;
-            Ok(summary)
-        }
-        Err(e) => {
-            if let Err(rollback) = conn.exec("ROLLBACK").await {
-                tracing::warn!(%rollback, "rollback after a failed bar write failed too");
-            }
-            Err(e)
-        }
-    }
+    // On any error (or if this future is dropped) the transaction rolls back: all or nothing.
+    let mut conn = Conn::begin(db, Some(&symbol)).await?;
+    let summary = write_in_tx(&mut conn, &symbol, bars, tfs, force_rebuild).await?;
+    conn.commit().await?;
+    Ok(summary)
 }
 
 async fn write_in_tx(
@@ -150,6 +139,9 @@ async fn write_in_tx(
 ) -> Result<BarWriteSummary, FeatureError> {
     let mut summary = BarWriteSummary::default();
     let mut rows = Vec::with_capacity(bars.len());
+    let fp_all = fingerprint(bars);
+    // Fingerprints of prefixes, by length: most timeframes were built up to the same day.
+    let mut prefix_fps: Vec<(usize, i64)> = vec![(bars.len(), fp_all)];
     for tf in tfs {
         rows.clear();
         let code = tf.code();
@@ -161,7 +153,15 @@ async fn write_in_tx(
         let resumed = match (&state, bars.first()) {
             (Some(s), Some(first)) if s.first_day == first.day => {
                 let done = bars.partition_point(|b| b.day <= s.last_day);
-                if done as i64 == s.n_days && fingerprint(&bars[..done]) == s.fingerprint {
+                let fp = match prefix_fps.iter().find(|(n, _)| *n == done) {
+                    Some(&(_, fp)) => fp,
+                    None => {
+                        let fp = fingerprint(&bars[..done]);
+                        prefix_fps.push((done, fp));
+                        fp
+                    }
+                };
+                if done as i64 == s.n_days && fp == s.fingerprint {
                     let last = conn.rows(symbol, tf, true).await?.pop();
                     let last = last.filter(|r| r.day == s.last_day);
                     SnapshotBuilder::resume(*tf, first.day, s.last_day, last.as_ref())
@@ -191,7 +191,7 @@ async fn write_in_tx(
                     first_day: first.day,
                     last_day: last.day,
                     n_days: bars.len() as i64,
-                    fingerprint: fingerprint(bars),
+                    fingerprint: fp_all,
                 };
                 conn.put_state(symbol, &code, &state).await?;
             }
@@ -201,10 +201,11 @@ async fn write_in_tx(
     Ok(summary)
 }
 
-/// One pooled connection on either backend; SQL below is written once for both.
+/// A transaction on either backend (rolled back when dropped uncommitted); SQL below is written
+/// once for both.
 enum Conn {
-    Sqlite(PoolConnection<sqlx::Sqlite>),
-    Postgres(PoolConnection<sqlx::Postgres>),
+    Sqlite(Transaction<'static, sqlx::Sqlite>),
+    Postgres(Transaction<'static, sqlx::Postgres>),
 }
 
 macro_rules! on_conn {
@@ -217,31 +218,28 @@ macro_rules! on_conn {
 }
 
 impl Conn {
-    async fn acquire(db: &Database) -> Result<Self, sqlx::Error> {
-        Ok(match db {
-            Database::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
-            Database::Postgres(p) => Conn::Postgres(p.acquire().await?),
+    /// Starts a transaction. With a symbol to write, it holds the write lock from the start:
+    /// SQLite `BEGIN IMMEDIATE`; on PostgreSQL a per-symbol advisory lock, so two writers of one
+    /// symbol queue up instead of interleaving.
+    async fn begin(db: &Database, writing: Option<&str>) -> Result<Self, sqlx::Error> {
+        Ok(match (db, writing) {
+            (Database::Sqlite(p), Some(_)) => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            (Database::Sqlite(p), None) => Conn::Sqlite(p.begin().await?),
+            (Database::Postgres(p), symbol) => {
+                let mut tx = p.begin().await?;
+                if let Some(symbol) = symbol {
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                        .bind(format!("talab bars {symbol}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Conn::Postgres(tx)
+            }
         })
     }
 
-    /// Starts the symbol's transaction holding the write lock: SQLite `BEGIN IMMEDIATE`; on
-    /// PostgreSQL a per-symbol advisory lock, so two writers of one symbol queue up.
-    async fn begin(&mut self, symbol: &str) -> Result<(), sqlx::Error> {
-        match self {
-            Conn::Sqlite(_) => self.exec("BEGIN IMMEDIATE").await,
-            Conn::Postgres(c) => {
-                sqlx::raw_sql("BEGIN").execute(&mut **c).await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                    .bind(format!("talab bars {symbol}"))
-                    .execute(&mut **c)
-                    .await?;
-                Ok(())
-            }
-        }
-    }
-
-    async fn exec(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut **c).await.map(|_| ()))
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        on_conn!(self, c => c.commit().await)
     }
 
     fn max_params(&self) -> usize {
