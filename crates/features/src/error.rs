@@ -58,6 +58,15 @@ pub enum FeatureError {
         symbol: String,
         holder: String,
     },
+    /// Daily bars given to a bar builder are out of order or repeat a day.
+    #[error("daily bars must be sorted by day with one bar per day, but {day} comes after {previous}")]
+    UnsortedBars { previous: NaiveDate, day: NaiveDate },
+    /// Stored bar state cannot continue with the given data (the caller rebuilds instead).
+    #[error("stored {tf} bars cannot be extended: {reason}")]
+    InconsistentBarState { tf: String, reason: String },
+    /// A trading session is unknown or its stored definition is unusable.
+    #[error("session {session}: {reason}")]
+    InvalidSession { session: String, reason: String },
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars::error::PolarsError),

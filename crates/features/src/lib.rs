@@ -31,10 +31,11 @@ pub mod migrations;
 pub mod store;
 #[cfg(feature = "stubs")]
 pub mod stubs;
+pub mod time;
 pub mod timeframe;
 
 pub use assets::{Asset, AssetRegistry, normalise_symbol};
-pub use bars::DailyBar;
+pub use bars::{DailyBar, MultiTfBar};
 pub use ema::{EmaState, ema, ema_alpha, ema_into};
 pub use error::FeatureError;
 pub use migrations::MIGRATIONS;

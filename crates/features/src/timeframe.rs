@@ -173,6 +173,70 @@ impl Timeframe {
     }
 }
 
+impl Timeframe {
+    /// `tf_day` (counted from the asset's first day, also hours) or `calendar`, as in
+    /// `dim_timeframe.alignment_type`.
+    pub fn alignment_type(&self) -> &'static str {
+        if self.is_calendar() { "calendar" } else { "tf_day" }
+    }
+
+    /// Whether this code is one of [`DEFAULT_CANONICAL_TIMEFRAMES`].
+    pub fn is_default_canonical(&self) -> bool {
+        let code = self.code();
+        DEFAULT_CANONICAL_TIMEFRAMES.contains(&code.as_str())
+    }
+
+    /// A label for people: `1 day`, `2 weeks (Mon–Sun, anchored)`, `3 months`, `4 hours`.
+    pub fn label(&self) -> String {
+        let unit = match self.unit {
+            TfUnit::Day => "day",
+            TfUnit::Week => "week",
+            TfUnit::Month => "month",
+            TfUnit::Quarter => "quarter",
+            TfUnit::Year => "year",
+            TfUnit::Hour => "hour",
+        };
+        let plural = if self.qty == 1 { "" } else { "s" };
+        let mut notes = Vec::new();
+        match self.scheme {
+            Some(CalendarScheme::Us) => notes.push("Sun–Sat"),
+            Some(CalendarScheme::Iso) => notes.push("Mon–Sun"),
+            None => {}
+        }
+        if self.anchored {
+            notes.push("anchored");
+        }
+        if notes.is_empty() {
+            format!("{} {unit}{plural}", self.qty)
+        } else {
+            format!("{} {unit}{plural} ({})", self.qty, notes.join(", "))
+        }
+    }
+
+    /// The order timeframes are listed in (`dim_timeframe.sort_order`): by nominal length (hours),
+    /// then family (day count, US week, ISO week, month, quarter, year), non-anchored first. Unique
+    /// for every valid code.
+    pub fn sort_order(&self) -> i64 {
+        let hours_per_unit: i64 = match self.unit {
+            TfUnit::Hour => 1,
+            TfUnit::Day => 24,
+            TfUnit::Week => 7 * 24,
+            TfUnit::Month => 30 * 24,
+            TfUnit::Quarter => 91 * 24,
+            TfUnit::Year => 365 * 24,
+        };
+        let family: i64 = match (self.unit, self.scheme) {
+            (TfUnit::Hour | TfUnit::Day, _) => 0,
+            (TfUnit::Week, Some(CalendarScheme::Us)) => 1,
+            (TfUnit::Week, _) => 2,
+            (TfUnit::Month, _) => 3,
+            (TfUnit::Quarter, _) => 4,
+            (TfUnit::Year, _) => 5,
+        };
+        (i64::from(self.qty) * hours_per_unit) * 20 + family * 2 + i64::from(self.anchored)
+    }
+}
+
 impl fmt::Display for Timeframe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.qty, self.unit.letter())?;
@@ -301,6 +365,36 @@ mod tests {
         assert_eq!(days("2Y_CAL"), Some(730));
         assert_eq!(days("4H"), None);
         assert!(!Timeframe::parse("5D").unwrap().is_calendar());
+    }
+
+    #[test]
+    fn labels_alignment_and_order() {
+        let tf = |c: &str| Timeframe::parse(c).unwrap();
+        assert_eq!(tf("1D").label(), "1 day");
+        assert_eq!(tf("2W_CAL_ANCHOR_ISO").label(), "2 weeks (Mon–Sun, anchored)");
+        assert_eq!(tf("1W_CAL_US").label(), "1 week (Sun–Sat)");
+        assert_eq!(tf("3M_CAL").label(), "3 months");
+        assert_eq!(tf("4H").label(), "4 hours");
+        assert_eq!(tf("7D").alignment_type(), "tf_day");
+        assert_eq!(tf("4H").alignment_type(), "tf_day");
+        assert_eq!(tf("1Y_CAL_ANCHOR").alignment_type(), "calendar");
+        assert!(tf("1w_cal_iso").is_default_canonical() && !tf("2W_CAL_ISO").is_default_canonical());
+        let ordered = [
+            "1H",
+            "4H",
+            "1D",
+            "7D",
+            "1W_CAL_US",
+            "1W_CAL_ISO",
+            "1W_CAL_ANCHOR_ISO",
+            "30D",
+            "1M_CAL",
+            "3M_CAL",
+            "1Q_CAL",
+            "1Y_CAL",
+        ];
+        let keys: Vec<i64> = ordered.iter().map(|c| tf(c).sort_order()).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     }
 
     #[test]

@@ -4,6 +4,13 @@
 //! `cmc_price_bars_1d`); builders of multi-timeframe and calendar bars take one asset's daily bars,
 //! sorted by day, and never look across assets.
 
+mod calendar;
+pub mod snapshot;
+pub mod store;
+mod tf_day;
+
+pub use snapshot::{MultiTfBar, SnapshotBuilder, build_all, build_snapshots, build_snapshots_into};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
