@@ -8,10 +8,8 @@ use talab_db::MigrationSet;
 /// Every schema change of this crate, oldest first. Never edit a released one: add a new version.
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "features",
-    migrations: &[talab_db::migration!(
-        "features",
-        1,
-        "dim_assets",
-        "0001_dim_assets.sql"
-    )],
+    migrations: &[
+        talab_db::migration!("features", 1, "dim_assets", "0001_dim_assets.sql"),
+        talab_db::migration!("features", 2, "prices", "0002_prices.sql"),
+    ],
 };

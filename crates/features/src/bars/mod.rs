@@ -4,6 +4,8 @@
 //! `cmc_price_bars_1d`); builders of multi-timeframe and calendar bars take one asset's daily bars,
 //! sorted by day, and never look across assets.
 
+pub mod daily;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
