@@ -249,7 +249,7 @@ impl Columns {
         let need = |names: &[&str]| {
             pos(names).ok_or_else(|| {
                 format!(
-                    "no '{}' column for a {format} file; the header has: {}",
+                    "no '{}' column (format {format}); the header has: {}",
                     names[0],
                     header.join(", ")
                 )
