@@ -67,6 +67,44 @@ pub enum FeatureError {
     /// A trading session is unknown or its stored definition is unusable.
     #[error("session {session}: {reason}")]
     InvalidSession { session: String, reason: String },
+    /// A stored row cannot be read back as this version understands it.
+    #[error("table {table} holds a row this version cannot read: {reason}")]
+    Corrupt { table: String, reason: String },
+    /// A price file cannot be read at all (missing, unreadable, no usable header).
+    #[error("{file}: {reason}")]
+    PriceFile { file: String, reason: String },
+    /// One row of a price file cannot be parsed; the whole file is rejected.
+    #[error("{file}:{line}: {column}: {reason}")]
+    BadRow {
+        file: String,
+        line: u64,
+        column: String,
+        reason: String,
+    },
+    /// The same day appears twice in one file.
+    #[error(
+        "{file}:{second_line}: day {day} already appears on line {first_line}; a file may hold each day once"
+    )]
+    DuplicateDay {
+        file: String,
+        day: NaiveDate,
+        first_line: u64,
+        second_line: u64,
+    },
+    /// The series already comes from another source.
+    #[error(
+        "{symbol} already has {rows} rows from source '{existing}'; refusing to mix in '{new}' \
+         (one series comes from one source; ask to replace the series to switch it to '{new}')"
+    )]
+    SourceConflict {
+        symbol: String,
+        existing: String,
+        new: String,
+        rows: i64,
+    },
+    /// A price source failed or refused (HTTP error, plan limit, bad response).
+    #[error("price source {source_name}: {reason}")]
+    Source { source_name: String, reason: String },
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars::error::PolarsError),

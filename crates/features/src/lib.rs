@@ -27,7 +27,10 @@ pub mod assets;
 pub mod bars;
 pub mod ema;
 pub mod error;
+pub mod ingest;
 pub mod migrations;
+pub mod prices;
+pub mod sources;
 pub mod store;
 #[cfg(feature = "stubs")]
 pub mod stubs;
@@ -35,10 +38,14 @@ pub mod time;
 pub mod timeframe;
 
 pub use assets::{Asset, AssetRegistry, normalise_symbol};
+pub use bars::daily::{DailyReject, RejectReason, Repairs, ValidatedBar, load_daily_bars, validate_daily};
 pub use bars::{DailyBar, MultiTfBar};
 pub use ema::{EmaState, ema, ema_alpha, ema_into};
 pub use error::FeatureError;
+pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, ingest_rows};
 pub use migrations::MIGRATIONS;
+pub use prices::{RawPrice, SourceKind, day_end, day_start, load_raw};
+pub use sources::{CsvFormat, PriceSource, SyntheticSource};
 pub use store::{EMA_COLUMNS, EmaRow, FeatureStore, ema_frame};
 pub use timeframe::{
     ALLOWED_PERIODS, DEFAULT_CANONICAL_TIMEFRAMES, DEFAULT_PERIODS, DEFAULT_TIMEFRAME, Timeframe,

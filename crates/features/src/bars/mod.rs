@@ -5,6 +5,7 @@
 //! sorted by day, and never look across assets.
 
 mod calendar;
+pub mod daily;
 pub mod snapshot;
 pub mod store;
 mod tf_day;
