@@ -40,10 +40,10 @@ pub enum Command {
     RefreshEma(Pending),
     /// Show stored EMA values for a symbol.
     Ema(Pending),
-    /// Load price history: `ingest csv FILE`, `ingest fetch --symbols BTC,ETH`, `ingest synthetic`.
-    Ingest(Pending),
+    /// Load price history: `ingest csv FILE`, `ingest synthetic --symbols …`, `ingest fetch` (not yet).
+    Ingest(IngestArgs),
     /// List assets with their price coverage.
-    Assets(Pending),
+    Assets(JsonArgs),
     /// List, enable or disable timeframes.
     Timeframes(Pending),
     /// Ask a question about what was done; answered from memory.
@@ -74,6 +74,62 @@ pub enum Command {
 pub struct Pending {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(subcommand)]
+    pub action: IngestAction,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestAction {
+    /// Load a CSV file: CoinMarketCap's export (`;`) or a plain OHLCV file (detected from the header).
+    Csv {
+        file: PathBuf,
+        /// The symbol (default: the file's Symbol column, or its name matched against known assets).
+        #[arg(long)]
+        symbol: Option<String>,
+        /// Force the format instead of detecting it: cmc or ohlcv.
+        #[arg(long)]
+        format: Option<String>,
+        /// Load the good rows and record the bad ones as rejects, instead of refusing the file.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Replace a series that came from another source.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Generate seeded synthetic prices (marked `synthetic` everywhere) for offline use.
+    Synthetic {
+        /// Comma-separated symbols.
+        #[arg(long, value_delimiter = ',', required = true)]
+        symbols: Vec<String>,
+        /// Days per symbol.
+        #[arg(long, default_value_t = 3650)]
+        days: usize,
+        /// Seed of the random walk (same seed, same prices).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First day (YYYY-MM-DD).
+        #[arg(long, default_value = "2015-01-01")]
+        start: chrono::NaiveDate,
+        /// Replace a series that came from another source.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Fetch from CoinMarketCap or a keyless exchange (not implemented yet).
+    Fetch(Pending),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
 mod config;
+mod ingest;
 mod memory;
 mod status;
 
@@ -19,6 +20,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(&config, args).await,
         Command::Config(args) => config::run(&config, args),
         Command::Memory(args) => memory::run(&config, args).await,
+        Command::Ingest(args) => ingest::run(&config, args).await,
+        Command::Assets(args) => ingest::assets(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()
