@@ -67,17 +67,9 @@ where
         .map(|(result, input)| {
             result.unwrap_or_else(|| {
                 let task = input.expect("every input index was filled before spawning");
-                TaskResult {
-                    platform: task.platform_hint.unwrap_or(Platform::Local),
-                    task,
-                    output: String::new(),
-                    success: false,
-                    error: Some("the task stopped abnormally (panicked) before producing a result".into()),
-                    cost: 0.0,
-                    tokens_used: 0,
-                    duration_seconds: 0.0,
-                    metadata: Default::default(),
-                }
+                let platform = task.platform_hint.unwrap_or(Platform::Local);
+                let error = "the task stopped abnormally (panicked) before producing a result";
+                TaskResult::failure(task, platform, error, 0.0, Default::default())
             })
         })
         .collect()

@@ -262,17 +262,9 @@ impl Orchestrator for OrchestratorStub {
             Ok(d) => d,
             Err(e) => {
                 metadata.insert(ATTEMPTS_KEY.into(), Value::Array(vec![]));
-                return TaskResult {
-                    platform: self.intended_platform(&task),
-                    task,
-                    output: String::new(),
-                    success: false,
-                    error: Some(e.to_string()),
-                    cost: 0.0,
-                    tokens_used: 0,
-                    duration_seconds: started.elapsed().as_secs_f64(),
-                    metadata,
-                };
+                let platform = self.intended_platform(&task);
+                let elapsed = started.elapsed().as_secs_f64();
+                return TaskResult::failure(task, platform, e.to_string(), elapsed, metadata);
             }
         };
         metadata.insert(
@@ -336,29 +328,13 @@ impl Orchestrator for OrchestratorStub {
                 } else {
                     format!("{platform}: {last}")
                 };
-                TaskResult {
-                    task,
-                    platform,
-                    output: String::new(),
-                    success: false,
-                    error: Some(error),
-                    cost: 0.0,
-                    tokens_used: 0,
-                    duration_seconds,
-                    metadata,
-                }
+                TaskResult::failure(task, platform, error, duration_seconds, metadata)
             }
-            None => TaskResult {
-                platform: self.intended_platform(&task),
-                task,
-                output: String::new(),
-                success: false,
-                error: Some("no adapter answered for any candidate platform".into()),
-                cost: 0.0,
-                tokens_used: 0,
-                duration_seconds,
-                metadata,
-            },
+            None => {
+                let platform = self.intended_platform(&task);
+                let error = "no adapter answered for any candidate platform";
+                TaskResult::failure(task, platform, error, duration_seconds, metadata)
+            }
         }
     }
 

@@ -229,6 +229,29 @@ pub struct TaskResult {
     pub metadata: Map<String, Value>,
 }
 
+impl TaskResult {
+    /// A failed result: no output, no cost, `error` saying why.
+    pub fn failure(
+        task: Task,
+        platform: Platform,
+        error: impl Into<String>,
+        duration_seconds: f64,
+        metadata: Map<String, Value>,
+    ) -> Self {
+        TaskResult {
+            task,
+            platform,
+            output: String::new(),
+            success: false,
+            error: Some(error.into()),
+            cost: 0.0,
+            tokens_used: 0,
+            duration_seconds,
+            metadata,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,17 +260,7 @@ fn failed(
     metadata: Map<String, Value>,
     started: Instant,
 ) -> TaskResult {
-    TaskResult {
-        task,
-        platform,
-        output: String::new(),
-        success: false,
-        error: Some(error),
-        cost: 0.0,
-        tokens_used: 0,
-        duration_seconds: started.elapsed().as_secs_f64(),
-        metadata,
-    }
+    TaskResult::failure(task, platform, error, started.elapsed().as_secs_f64(), metadata)
 }
 
 #[async_trait::async_trait]
