@@ -18,35 +18,16 @@ use talab_orchestrator::{ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig
 use crate::config::{Config, HttpPlatform};
 use crate::exit::CliError;
 
-/// The opened database and each crate's store on it.
-pub struct Stores {
-    pub db: Database,
-    #[allow(dead_code)]
-    pub memory: MemoryRecords,
-    #[allow(dead_code)]
-    pub tasks: TaskStore,
-    #[allow(dead_code)]
-    pub assets: AssetRegistry,
-}
-
-/// Opens the configured database and applies every crate's migrations.
-pub async fn open(config: &Config) -> Result<Stores, CliError> {
+/// Opens the configured database and applies every crate's migrations (each crate's store creates
+/// its own tables when opened).
+pub async fn open(config: &Config) -> Result<Database, CliError> {
     let db = Database::connect(config.database_url()).await?;
-    let memory = MemoryRecords::open(db.clone())
+    MemoryRecords::open(db.clone()).await?;
+    TaskStore::open(db.clone())
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
-    let tasks = TaskStore::open(db.clone())
-        .await
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    let assets = AssetRegistry::open(db.clone())
-        .await
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    Ok(Stores {
-        db,
-        memory,
-        tasks,
-        assets,
-    })
+    AssetRegistry::open(db.clone()).await?;
+    Ok(db)
 }
 
 fn http(p: &HttpPlatform) -> HttpPlatformConfig {

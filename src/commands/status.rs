@@ -27,9 +27,9 @@ pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
     let platforms = talab_orchestrator::validate_environment(&wiring::environment(config));
     let shown_url = config.entries()["database_url"].value.clone().unwrap_or_default();
     let (database, failed) = match wiring::open(config).await {
-        Ok(stores) => {
-            let backend = stores.db.backend().name().to_string();
-            stores.db.close().await;
+        Ok(db) => {
+            let backend = db.backend().name().to_string();
+            db.close().await;
             (
                 DatabaseStatus {
                     url: shown_url,
