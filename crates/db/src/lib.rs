@@ -38,9 +38,11 @@ mod location;
 mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tx;
 
 pub use database::{Backend, Database};
 pub use error::DbError;
 pub use location::DatabaseLocation;
 pub use migrate::{Migration, MigrationSet};
 pub use sqlx;
+pub use tx::{POSTGRES_MAX_PARAMS, SQLITE_MAX_PARAMS, Tx};

@@ -40,7 +40,10 @@ pub mod timeframe;
 pub use assets::{Asset, AssetRegistry, normalise_symbol};
 pub use bars::daily::{DailyReject, RejectReason, Repairs, ValidatedBar, load_daily_bars, validate_daily};
 pub use bars::{DailyBar, MultiTfBar};
-pub use ema::{EmaState, ema, ema_alpha, ema_into};
+pub use ema::{
+    EmaQuery, EmaRefresher, EmaState, RefreshOptions, SqlFeatureStore, StoredEma, SymbolRefresh, ema,
+    ema_alpha, ema_into, read_emas,
+};
 pub use error::FeatureError;
 pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, ingest_rows};
 pub use migrations::MIGRATIONS;

@@ -53,14 +53,38 @@ pub(crate) struct Slot {
     pub last: NaiveDate,
 }
 
+/// The bars of one timeframe for one asset: which bar a day belongs to.
 #[derive(Debug, Clone, Copy)]
-enum Grid {
+pub(crate) enum Grid {
     Days(DayGrid),
     Calendar(CalendarGrid),
 }
 
 impl Grid {
-    fn locate(&self, day: NaiveDate) -> Option<Slot> {
+    /// The grid of `tf` for an asset whose data starts on `first_day` (the origin of `nD` bars and
+    /// of non-anchored calendar bars). Hourly timeframes need hourly rows and are refused.
+    pub(crate) fn new(tf: &Timeframe, first_day: NaiveDate) -> Result<Self, FeatureError> {
+        Ok(match tf.unit {
+            TfUnit::Day => Grid::Days(DayGrid {
+                origin: first_day,
+                n: i64::from(tf.qty),
+            }),
+            TfUnit::Hour => {
+                return Err(FeatureError::UnsupportedTimeframe {
+                    tf: tf.code(),
+                    reason: "hourly bars are built from hourly rows, not from daily bars".into(),
+                });
+            }
+            _ => Grid::Calendar(CalendarGrid::new(tf, first_day)),
+        })
+    }
+
+    /// Whether a bar completes on `day`: the day is its bar's last day.
+    pub(crate) fn closes_bar(&self, day: NaiveDate) -> bool {
+        self.locate(day).is_some_and(|slot| slot.last == day)
+    }
+
+    pub(crate) fn locate(&self, day: NaiveDate) -> Option<Slot> {
         match self {
             Grid::Days(g) => g.locate(day),
             Grid::Calendar(g) => g.locate(day),
@@ -96,19 +120,7 @@ impl SnapshotBuilder {
     /// A builder for an asset whose data starts on `first_day` (the grid origin of `nD` bars and
     /// of non-anchored calendar bars). Hourly timeframes need hourly rows and are refused.
     pub fn new(tf: Timeframe, first_day: NaiveDate) -> Result<Self, FeatureError> {
-        let grid = match tf.unit {
-            TfUnit::Day => Grid::Days(DayGrid {
-                origin: first_day,
-                n: i64::from(tf.qty),
-            }),
-            TfUnit::Hour => {
-                return Err(FeatureError::UnsupportedTimeframe {
-                    tf: tf.code(),
-                    reason: "hourly bars are built from hourly rows, not from daily bars".into(),
-                });
-            }
-            _ => Grid::Calendar(CalendarGrid::new(&tf, first_day)),
-        };
+        let grid = Grid::new(&tf, first_day)?;
         Ok(Self {
             tf,
             first_day,

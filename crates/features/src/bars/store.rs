@@ -7,8 +7,8 @@
 //! otherwise (a revised or back-filled day, a new first day) rebuilds that timeframe from scratch.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sqlx::{Row, Transaction};
-use talab_db::Database;
+use sqlx::Row;
+use talab_db::{Database, Tx, on_tx};
 
 use super::snapshot::{MultiTfBar, SnapshotBuilder, build_snapshots_into};
 use crate::{DailyBar, FeatureError, Timeframe, normalise_symbol};
@@ -21,10 +21,6 @@ const STATE_TABLE: &str = "cmc_price_bars_multi_tf_state";
 
 /// Bind parameters per row (symbol and tf are two shared parameters of the statement).
 const PARAMS_PER_ROW: usize = 16;
-/// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`.
-const SQLITE_MAX_PARAMS: usize = 32_766;
-/// PostgreSQL's limit on bind parameters of one statement.
-const POSTGRES_MAX_PARAMS: usize = 65_535;
 
 const COLUMNS: &str = "symbol, tf, ts, day, bar_seq, pos_in_bar, time_open, open, high, low, close, volume, \
                        time_high, time_low, count_days, count_missing_days, is_partial_start, is_partial_end";
@@ -201,59 +197,28 @@ async fn write_in_tx(
     Ok(summary)
 }
 
-/// A transaction on either backend (rolled back when dropped uncommitted); SQL below is written
-/// once for both.
-enum Conn {
-    Sqlite(Transaction<'static, sqlx::Sqlite>),
-    Postgres(Transaction<'static, sqlx::Postgres>),
-}
-
-macro_rules! on_conn {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            Conn::Sqlite($c) => $body,
-            Conn::Postgres($c) => $body,
-        }
-    };
-}
+/// This module's queries on one transaction (see [`Tx`]).
+struct Conn(Tx);
 
 impl Conn {
-    /// Starts a transaction. With a symbol to write, it holds the write lock from the start:
-    /// SQLite `BEGIN IMMEDIATE`; on PostgreSQL a per-symbol advisory lock, so two writers of one
-    /// symbol queue up instead of interleaving.
+    /// Starts a transaction. With a symbol to write, it holds that symbol's write lock from the
+    /// start, so two writers of one symbol queue up instead of interleaving.
     async fn begin(db: &Database, writing: Option<&str>) -> Result<Self, sqlx::Error> {
-        Ok(match (db, writing) {
-            (Database::Sqlite(p), Some(_)) => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            (Database::Sqlite(p), None) => Conn::Sqlite(p.begin().await?),
-            (Database::Postgres(p), symbol) => {
-                let mut tx = p.begin().await?;
-                if let Some(symbol) = symbol {
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                        .bind(format!("talab bars {symbol}"))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Conn::Postgres(tx)
-            }
-        })
+        Ok(Conn(match writing {
+            Some(symbol) => Tx::begin_locked(db, &format!("talab bars {symbol}")).await?,
+            None => Tx::begin(db).await?,
+        }))
     }
 
     async fn commit(self) -> Result<(), sqlx::Error> {
-        on_conn!(self, c => c.commit().await)
-    }
-
-    fn max_params(&self) -> usize {
-        match self {
-            Conn::Sqlite(_) => SQLITE_MAX_PARAMS,
-            Conn::Postgres(_) => POSTGRES_MAX_PARAMS,
-        }
+        self.0.commit().await
     }
 
     async fn state(&mut self, symbol: &str, tf: &str) -> Result<Option<State>, sqlx::Error> {
         let sql = format!(
             "SELECT first_day, last_day, n_days, fingerprint FROM {STATE_TABLE} WHERE symbol = $1 AND tf = $2"
         );
-        let row: Option<(NaiveDate, NaiveDate, i64, i64)> = on_conn!(self, c => {
+        let row: Option<(NaiveDate, NaiveDate, i64, i64)> = on_tx!(&mut self.0, c => {
             sqlx::query_as(&sql).bind(symbol).bind(tf).fetch_optional(&mut **c).await
         })?;
         Ok(row.map(|(first_day, last_day, n_days, fingerprint)| State {
@@ -271,7 +236,7 @@ impl Conn {
              ON CONFLICT (symbol, tf) DO UPDATE SET first_day = excluded.first_day,
                last_day = excluded.last_day, n_days = excluded.n_days, fingerprint = excluded.fingerprint"
         );
-        on_conn!(self, c => {
+        on_tx!(&mut self.0, c => {
             sqlx::query(&sql)
                 .bind(symbol)
                 .bind(tf)
@@ -287,13 +252,13 @@ impl Conn {
 
     async fn clear_state(&mut self, symbol: &str, tf: &str) -> Result<(), sqlx::Error> {
         let sql = format!("DELETE FROM {STATE_TABLE} WHERE symbol = $1 AND tf = $2");
-        on_conn!(self, c => sqlx::query(&sql).bind(symbol).bind(tf).execute(&mut **c).await.map(|_| ()))
+        on_tx!(&mut self.0, c => sqlx::query(&sql).bind(symbol).bind(tf).execute(&mut **c).await.map(|_| ()))
     }
 
     async fn delete(&mut self, symbol: &str, tf: &Timeframe) -> Result<(), sqlx::Error> {
         let sql = format!("DELETE FROM {} WHERE symbol = $1 AND tf = $2", table_for(tf));
         let code = tf.code();
-        on_conn!(self, c => sqlx::query(&sql).bind(symbol).bind(&code).execute(&mut **c).await.map(|_| ()))
+        on_tx!(&mut self.0, c => sqlx::query(&sql).bind(symbol).bind(&code).execute(&mut **c).await.map(|_| ()))
     }
 
     /// The stored rows of (symbol, tf) by day, or only the last one.
@@ -311,7 +276,7 @@ impl Conn {
             table_for(tf)
         );
         let code = tf.code();
-        on_conn!(self, c => {
+        on_tx!(&mut self.0, c => {
             let rows = sqlx::query(&sql).bind(symbol).bind(&code).fetch_all(&mut **c).await?;
             rows.iter()
                 .map(|r| {
@@ -347,7 +312,7 @@ impl Conn {
         tf: &str,
         rows: &[MultiTfBar],
     ) -> Result<u64, sqlx::Error> {
-        let per_stmt = (self.max_params() - 2) / PARAMS_PER_ROW;
+        let per_stmt = (self.0.max_params() - 2) / PARAMS_PER_ROW;
         let mut full_sql = None;
         let mut written = 0;
         for chunk in rows.chunks(per_stmt) {
@@ -358,7 +323,7 @@ impl Conn {
             } else {
                 upsert_sql(table, chunk.len())
             };
-            written += on_conn!(self, c => {
+            written += on_tx!(&mut self.0, c => {
                 let mut q = sqlx::query(&sql).bind(symbol).bind(tf);
                 for r in chunk {
                     q = q

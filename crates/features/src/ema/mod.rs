@@ -1,10 +1,23 @@
-//! EMAs: the exact core kernel, and the multi-timeframe `ema`/`ema_bar` values built on it.
+//! EMAs: the exact core kernel, the multi-timeframe `ema`/`ema_bar` values built on it, and the
+//! incremental refresh that keeps them in the database.
 //!
 //! Everything that computes an EMA in talab calls [`kernel`], so one set of tests pins the
-//! semantics (TA-Lib's SMA seed, NaN gaps carried forward) for all of them.
+//! semantics (TA-Lib's SMA seed, NaN gaps carried forward) for all of them. The refresh is split
+//! by concern: [`series`] (the closes an EMA depends on), [`compute`] (roll forward or rebuild one
+//! series), [`validate`] (the checks behind `ema_rejects`), [`table`] (bulk SQL on both backends),
+//! [`refresh`] (one transaction per symbol under its lock) and [`sql_store`] (the `FeatureStore`).
 
+pub mod compute;
 pub mod kernel;
 pub mod multi_tf;
+pub mod refresh;
+pub mod series;
+pub mod sql_store;
+pub mod table;
+pub mod validate;
 
 pub use kernel::{EmaState, ema, ema_alpha, ema_into, ema_step};
 pub use multi_tf::{MultiTfEmaRow, MultiTfEmaState, TfDay, multi_tf_ema};
+pub use refresh::{EmaRefresher, RefreshOptions, SymbolRefresh};
+pub use sql_store::SqlFeatureStore;
+pub use table::{EmaQuery, StoredEma, read_emas};

@@ -1,0 +1,268 @@
+//! One (timeframe, period) of one asset: decide between rolling forward and rebuilding, then compute.
+//!
+//! The decision is the heart of the incremental refresh (spec §6). A saved state may be continued
+//! only if the days it was computed from are still exactly the asset's first days: same first day,
+//! same number of days up to the saved last day, same fingerprint of their (day, close) pairs.
+//! Anything else (a revised close, a back-filled day, an earlier first day) rebuilds the series from
+//! the first day, never from a truncated history. Both paths run the same [`MultiTfEmaState`], so a
+//! roll-forward gives the bits a rebuild would.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::multi_tf::{MultiTfEmaRow, MultiTfEmaState, TfDay};
+use super::series::DailyCloses;
+use super::validate::{CloseBand, EmaRejectReason};
+use crate::bars::snapshot::Grid;
+use crate::{FeatureError, Timeframe};
+
+/// Where one (symbol, tf, period) stopped, as stored in `cmc_ema_multi_tf_state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedState {
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// Days of the series up to and including `last_day`.
+    pub n_days: i64,
+    /// [`DailyCloses::fingerprint`] of those days.
+    pub fingerprint: i64,
+    /// The EMA state after `last_day`.
+    pub state: MultiTfEmaState,
+}
+
+/// What happened to one series in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesAction {
+    /// Computed from the first day (no state, changed history, or asked for).
+    Rebuilt,
+    /// Rolled forward from the saved state.
+    Extended,
+    /// Already computed through the requested day; nothing written.
+    UpToDate,
+}
+
+/// A value that failed validation (it is still written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmaReject {
+    /// Index of the day in the asset's [`DailyCloses`].
+    pub index: usize,
+    pub column: &'static str,
+    pub value: f64,
+    pub reason: EmaRejectReason,
+    pub detail: String,
+}
+
+/// The result of one (tf, period) for one asset.
+#[derive(Debug, Clone)]
+pub struct SeriesResult {
+    pub tf: Timeframe,
+    pub code: String,
+    pub period: usize,
+    pub tf_days: u32,
+    pub action: SeriesAction,
+    /// New rows: (index of the day in the asset's closes, values); roll = is_partial_end.
+    pub rows: Vec<(usize, MultiTfEmaRow)>,
+    pub rejects: Vec<EmaReject>,
+    /// The state to store (None when nothing changed).
+    pub saved: Option<SavedState>,
+}
+
+/// Which days close a bar of `tf`, for an asset whose closes are `closes`.
+pub fn bar_closes(tf: &Timeframe, closes: &DailyCloses) -> Result<Vec<bool>, FeatureError> {
+    let Some(first) = closes.first_day() else {
+        return Ok(Vec::new());
+    };
+    let grid = Grid::new(tf, first)?;
+    Ok(closes.days.iter().map(|&d| grid.closes_bar(d)).collect())
+}
+
+/// Everything one asset's series share: its closes, their validation band, and how far to go.
+pub struct AssetInput<'a> {
+    pub closes: &'a DailyCloses,
+    pub band: &'a CloseBand,
+    /// Compute days `[0, end)`.
+    pub end: usize,
+    /// Rebuild even when a state could continue.
+    pub force: bool,
+}
+
+/// Computes one (tf, period) given its bar-close flags and its saved state.
+pub fn compute_series(
+    input: &AssetInput<'_>,
+    tf: &Timeframe,
+    bar_close: &[bool],
+    period: usize,
+    saved: Option<&SavedState>,
+) -> Result<SeriesResult, FeatureError> {
+    let tf_days = tf
+        .tf_days_nominal()
+        .ok_or_else(|| FeatureError::UnsupportedTimeframe {
+            tf: tf.code(),
+            reason: "intraday EMAs need hourly bars, which no source has loaded".into(),
+        })?;
+    let closes = input.closes;
+    let mut end = input.end;
+    let resume = match saved {
+        Some(s) if !input.force => resumable(closes, s),
+        _ => None,
+    };
+    let (action, start, mut state) = match resume {
+        Some(done) if done >= end => {
+            return Ok(SeriesResult {
+                tf: *tf,
+                code: tf.code(),
+                period,
+                tf_days,
+                action: SeriesAction::UpToDate,
+                rows: Vec::new(),
+                rejects: Vec::new(),
+                saved: None,
+            });
+        }
+        Some(done) => (
+            SeriesAction::Extended,
+            done,
+            saved.expect("resumable").state.clone(),
+        ),
+        None => {
+            // A rebuild never stops short of what was computed before (never re-seed from, or
+            // leave behind, a truncated history).
+            if let Some(s) = saved {
+                end = end.max(closes.count_through(s.last_day));
+            }
+            (
+                SeriesAction::Rebuilt,
+                0,
+                MultiTfEmaState::new(period, f64::from(tf_days))?,
+            )
+        }
+    };
+    let mut rows = Vec::with_capacity(end - start);
+    let mut rejects = Vec::new();
+    for i in start..end {
+        let day = TfDay {
+            close: closes.closes[i],
+            bar_close: bar_close[i],
+        };
+        if let Some(row) = state.push(day) {
+            for (column, value) in [("ema", row.ema), ("ema_bar", row.ema_bar)] {
+                if let Some((reason, detail)) = input.band.check(i, value) {
+                    rejects.push(EmaReject {
+                        index: i,
+                        column,
+                        value,
+                        reason,
+                        detail,
+                    });
+                }
+            }
+            rows.push((i, row));
+        }
+    }
+    let saved = (end > 0).then(|| SavedState {
+        first_day: closes.days[0],
+        last_day: closes.days[end - 1],
+        n_days: end as i64,
+        fingerprint: closes.fingerprint(end),
+        state,
+    });
+    Ok(SeriesResult {
+        tf: *tf,
+        code: tf.code(),
+        period,
+        tf_days,
+        action,
+        rows,
+        rejects,
+        saved,
+    })
+}
+
+/// How many days a saved state has consumed, if it can continue on `closes`.
+fn resumable(closes: &DailyCloses, s: &SavedState) -> Option<usize> {
+    if closes.first_day() != Some(s.first_day) {
+        return None;
+    }
+    let done = closes.count_through(s.last_day);
+    (done as i64 == s.n_days && closes.fingerprint(done) == s.fingerprint).then_some(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::day_end;
+
+    fn closes(values: &[f64]) -> DailyCloses {
+        let d0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        DailyCloses::from_rows(values.iter().enumerate().map(|(i, &c)| {
+            let day = d0 + chrono::Duration::days(i as i64);
+            (day, day_end(day), c)
+        }))
+        .unwrap()
+    }
+
+    fn run(c: &DailyCloses, end: usize, tf: &str, period: usize, saved: Option<&SavedState>) -> SeriesResult {
+        let tf = Timeframe::parse(tf).unwrap();
+        let band = CloseBand::new(&c.days, &c.closes);
+        let flags = bar_closes(&tf, c).unwrap();
+        let input = AssetInput {
+            closes: c,
+            band: &band,
+            end,
+            force: false,
+        };
+        compute_series(&input, &tf, &flags, period, saved).unwrap()
+    }
+
+    #[test]
+    fn roll_forward_equals_rebuild_and_revisions_rebuild() {
+        let values: Vec<f64> = (0..120).map(|i| 100.0 + (i as f64 * 0.3).sin() * 7.0).collect();
+        let c = closes(&values);
+        let full = run(&c, 120, "3D", 5, None);
+        let first = run(&c, 70, "3D", 5, None);
+        let rest = run(&c, 120, "3D", 5, first.saved.as_ref());
+        assert_eq!(rest.action, SeriesAction::Extended);
+        let joined: Vec<_> = first.rows.iter().chain(&rest.rows).cloned().collect();
+        assert_eq!(joined, full.rows);
+        assert_eq!(rest.saved, full.saved);
+
+        let again = run(&c, 120, "3D", 5, full.saved.as_ref());
+        assert_eq!(again.action, SeriesAction::UpToDate);
+
+        let mut revised = values.clone();
+        revised[10] += 1.0;
+        let r = run(&closes(&revised), 120, "3D", 5, first.saved.as_ref());
+        assert_eq!(r.action, SeriesAction::Rebuilt);
+        assert_eq!(r.rows, run(&closes(&revised), 120, "3D", 5, None).rows);
+    }
+
+    #[test]
+    fn a_rebuild_never_ends_before_the_saved_day() {
+        let values: Vec<f64> = (0..60).map(|i| 50.0 + i as f64).collect();
+        let full = run(&closes(&values), 60, "1D", 10, None);
+        let mut revised = values.clone();
+        revised[3] = 1.0;
+        let r = run(&closes(&revised), 30, "1D", 10, full.saved.as_ref());
+        assert_eq!(r.action, SeriesAction::Rebuilt);
+        assert_eq!(
+            r.saved.unwrap().n_days,
+            60,
+            "asked through day 30, but day 60 was computed before"
+        );
+    }
+
+    #[test]
+    fn intraday_is_refused_with_a_reason() {
+        let c = closes(&[1.0, 2.0]);
+        let tf = Timeframe::parse("4h").unwrap();
+        let band = CloseBand::new(&c.days, &c.closes);
+        let input = AssetInput {
+            closes: &c,
+            band: &band,
+            end: 2,
+            force: false,
+        };
+        let err = compute_series(&input, &tf, &[true, true], 3, None).unwrap_err();
+        assert!(err.to_string().contains("hourly"), "{err}");
+    }
+}

@@ -1,0 +1,257 @@
+//! The EMA refresh: brings `cmc_ema_multi_tf` / `cmc_ema_multi_tf_cal` up to date for some symbols,
+//! timeframes and periods, incrementally (spec §6).
+//!
+//! Each symbol is one transaction that holds the symbol's write lock from its first read
+//! ([`Tx::begin_locked`]): it reads the closes and the saved states, computes, deletes what rebuilt
+//! series replace, inserts, and saves the new states. A crash or a kill leaves the symbol exactly
+//! before or after its refresh; a second refresh of the same symbol waits, then finds it up to
+//! date. Computing is cheap next to writing (a few milliseconds per symbol), so it runs inside the
+//! lock rather than risk computing from closes that change before the write.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use talab_db::{Database, Tx, on_pool};
+
+use super::compute::{AssetInput, SeriesAction, SeriesResult, bar_closes, compute_series};
+use super::series::DailyCloses;
+use super::table::{self, CALENDAR_TABLE, TF_DAY_TABLE};
+use super::validate::CloseBand;
+use crate::time::TimeframeRegistry;
+use crate::{DEFAULT_PERIODS, FeatureError, MIGRATIONS, Timeframe, normalise_symbol, validate_period};
+
+/// What to refresh.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshOptions {
+    /// Timeframes; empty = the enabled ones of `dim_timeframe` (the canonical set by default).
+    pub tfs: Vec<Timeframe>,
+    /// Periods; empty = [`DEFAULT_PERIODS`].
+    pub periods: Vec<usize>,
+    /// Compute through this day (None = the last day with data).
+    pub through: Option<NaiveDate>,
+    /// Rebuild every series from the first day even where a saved state could continue.
+    pub full: bool,
+}
+
+/// What the refresh did for one symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolRefresh {
+    pub symbol: String,
+    /// First and last day computed.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// Rows written to `cmc_ema_multi_tf` and `cmc_ema_multi_tf_cal`.
+    pub rows_tf_day: u64,
+    pub rows_calendar: u64,
+    /// Values flagged in `ema_rejects`.
+    pub rejects: u64,
+    /// Series (tf × period) rebuilt, rolled forward, already up to date.
+    pub rebuilt: usize,
+    pub extended: usize,
+    pub up_to_date: usize,
+    /// Time spent reading the closes and states and computing, then writing (lock wait excluded).
+    pub compute_ms: f64,
+    pub write_ms: f64,
+}
+
+impl SymbolRefresh {
+    pub fn rows(&self) -> u64 {
+        self.rows_tf_day + self.rows_calendar
+    }
+}
+
+/// The EMA engine over one database.
+#[derive(Debug, Clone)]
+pub struct EmaRefresher {
+    db: Database,
+}
+
+impl EmaRefresher {
+    /// Opens the engine, applying this crate's pending migrations.
+    pub async fn open(db: Database) -> Result<Self, FeatureError> {
+        db.migrate(&MIGRATIONS).await?;
+        Ok(Self { db })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The timeframes and periods a refresh with `options` computes, validated: the enabled
+    /// timeframes when none are named; intraday ones are refused (no hourly bars on the daily grid).
+    pub async fn resolve(
+        &self,
+        options: &RefreshOptions,
+    ) -> Result<(Vec<Timeframe>, Vec<usize>), FeatureError> {
+        let tfs = if options.tfs.is_empty() {
+            let enabled = TimeframeRegistry::open(self.db.clone()).await?.enabled().await?;
+            enabled
+                .iter()
+                .map(|t| t.timeframe())
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|t| !t.is_intraday())
+                .collect()
+        } else {
+            options.tfs.clone()
+        };
+        if let Some(tf) = tfs.iter().find(|t| t.is_intraday()) {
+            return Err(FeatureError::UnsupportedTimeframe {
+                tf: tf.code(),
+                reason: "intraday EMAs need hourly bars; talab keeps daily prices only".into(),
+            });
+        }
+        let mut periods = if options.periods.is_empty() {
+            DEFAULT_PERIODS.to_vec()
+        } else {
+            options.periods.clone()
+        };
+        for &p in &periods {
+            validate_period(p)?;
+        }
+        periods.sort_unstable();
+        periods.dedup();
+        let mut tfs_sorted = tfs;
+        tfs_sorted.sort_by_key(|t| t.sort_order());
+        tfs_sorted.dedup();
+        Ok((tfs_sorted, periods))
+    }
+
+    /// Checks that a symbol has daily closes and that `through` is inside them; returns its
+    /// canonical spelling and (first, last) day.
+    pub async fn check_symbol(
+        &self,
+        symbol: &str,
+        through: Option<NaiveDate>,
+    ) -> Result<(String, NaiveDate, NaiveDate), FeatureError> {
+        let symbol = normalise_symbol(symbol)?;
+        let range: (Option<NaiveDate>, Option<NaiveDate>) = on_pool!(&self.db, pool => {
+            sqlx::query_as("SELECT MIN(day), MAX(day) FROM cmc_price_bars_1d WHERE symbol = $1")
+                .bind(&symbol)
+                .fetch_one(pool)
+                .await
+        })?;
+        let (Some(first), Some(last)) = range else {
+            let known: Vec<String> = on_pool!(&self.db, pool => {
+                sqlx::query_scalar("SELECT DISTINCT symbol FROM cmc_price_bars_1d ORDER BY symbol")
+                    .fetch_all(pool)
+                    .await
+            })?;
+            let listed: Option<String> = on_pool!(&self.db, pool => {
+                sqlx::query_scalar("SELECT symbol FROM dim_assets WHERE symbol = $1")
+                    .bind(&symbol)
+                    .fetch_optional(pool)
+                    .await
+            })?;
+            return Err(match listed {
+                Some(_) => FeatureError::NoData { symbol },
+                None => FeatureError::UnknownSymbol { symbol, known },
+            });
+        };
+        if let Some(date) = through
+            && (date < first || date > last)
+        {
+            return Err(FeatureError::DateOutOfRange {
+                symbol,
+                date,
+                first,
+                last,
+            });
+        }
+        Ok((symbol, first, last))
+    }
+
+    /// Refreshes one symbol in one transaction (see the module docs).
+    pub async fn refresh_symbol(
+        &self,
+        symbol: &str,
+        options: &RefreshOptions,
+    ) -> Result<SymbolRefresh, FeatureError> {
+        let (tfs, periods) = self.resolve(options).await?;
+        let (symbol, ..) = self.check_symbol(symbol, options.through).await?;
+        self.refresh_resolved(&symbol, &tfs, &periods, options).await
+    }
+
+    /// [`refresh_symbol`](Self::refresh_symbol) with timeframes and periods already resolved and
+    /// the symbol already checked (for callers refreshing many symbols).
+    pub async fn refresh_resolved(
+        &self,
+        symbol: &str,
+        tfs: &[Timeframe],
+        periods: &[usize],
+        options: &RefreshOptions,
+    ) -> Result<SymbolRefresh, FeatureError> {
+        let mut tx = Tx::begin_locked(&self.db, &format!("talab ema {symbol}")).await?;
+        let started = Instant::now();
+        let closes = DailyCloses::load(&mut tx, symbol, None).await?;
+        let (Some(first_day), Some(_)) = (closes.first_day(), closes.last_day()) else {
+            return Err(FeatureError::NoData {
+                symbol: symbol.into(),
+            });
+        };
+        let end = options.through.map_or(closes.len(), |d| closes.count_through(d));
+        let states = table::load_states(&mut tx, symbol).await?;
+        let band = CloseBand::new(&closes.days, &closes.closes);
+        let input = AssetInput {
+            closes: &closes,
+            band: &band,
+            end,
+            force: options.full,
+        };
+        let mut results: Vec<SeriesResult> = Vec::with_capacity(tfs.len() * periods.len());
+        for tf in tfs {
+            let flags = bar_closes(tf, &closes)?;
+            for &period in periods {
+                let saved = states.get(&(tf.code(), period));
+                results.push(compute_series(&input, tf, &flags, period, saved)?);
+            }
+        }
+        let compute = started.elapsed();
+        let write_started = Instant::now();
+        table::write_results(&mut tx, symbol, &closes, &results, Utc::now()).await?;
+        tx.commit().await?;
+        let write = write_started.elapsed();
+        Ok(summarise(
+            symbol, first_day, &closes, end, &results, compute, write,
+        ))
+    }
+}
+
+fn summarise(
+    symbol: &str,
+    first_day: NaiveDate,
+    closes: &DailyCloses,
+    end: usize,
+    results: &[SeriesResult],
+    compute: Duration,
+    write: Duration,
+) -> SymbolRefresh {
+    let count = |action| results.iter().filter(|r| r.action == action).count();
+    let rows_in = |t: &str| {
+        results
+            .iter()
+            .filter(|r| table::table_for(&r.tf) == t)
+            .map(|r| r.rows.len() as u64)
+            .sum()
+    };
+    let last_day = results
+        .iter()
+        .filter_map(|r| r.saved.as_ref().map(|s| s.last_day))
+        .chain(end.checked_sub(1).map(|i| closes.days[i]))
+        .max()
+        .unwrap_or(first_day);
+    SymbolRefresh {
+        symbol: symbol.to_string(),
+        first_day,
+        last_day,
+        rows_tf_day: rows_in(TF_DAY_TABLE),
+        rows_calendar: rows_in(CALENDAR_TABLE),
+        rejects: results.iter().map(|r| r.rejects.len() as u64).sum(),
+        rebuilt: count(SeriesAction::Rebuilt),
+        extended: count(SeriesAction::Extended),
+        up_to_date: count(SeriesAction::UpToDate),
+        compute_ms: compute.as_secs_f64() * 1e3,
+        write_ms: write.as_secs_f64() * 1e3,
+    }
+}

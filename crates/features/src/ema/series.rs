@@ -1,0 +1,143 @@
+//! One asset's daily closes: everything an EMA of that asset depends on, and its fingerprint.
+//!
+//! EMAs of every timeframe are functions of the (day, close) series alone (bar boundaries come from
+//! the days, bar closes from the closes), so the incremental refresh compares a fingerprint of
+//! exactly those two fields: a revised volume does not force a recompute, a revised close or a
+//! back-filled day always does.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use talab_db::{Tx, on_tx};
+
+use crate::FeatureError;
+
+/// One asset's validated daily closes (`cmc_price_bars_1d`), oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DailyCloses {
+    pub days: Vec<NaiveDate>,
+    /// Each day's `ts` (its time_close).
+    pub ts: Vec<DateTime<Utc>>,
+    pub closes: Vec<f64>,
+}
+
+impl DailyCloses {
+    /// Builds the series from (day, ts, close) rows, refusing unsorted or repeated days.
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (NaiveDate, DateTime<Utc>, f64)>,
+    ) -> Result<Self, FeatureError> {
+        let mut s = DailyCloses::default();
+        for (day, ts, close) in rows {
+            if let Some(&previous) = s.days.last()
+                && day <= previous
+            {
+                return Err(FeatureError::UnsortedBars { previous, day });
+            }
+            s.days.push(day);
+            s.ts.push(ts);
+            s.closes.push(close);
+        }
+        Ok(s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+
+    pub fn first_day(&self) -> Option<NaiveDate> {
+        self.days.first().copied()
+    }
+
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.days.last().copied()
+    }
+
+    /// How many days are on or before `day`.
+    pub fn count_through(&self, day: NaiveDate) -> usize {
+        self.days.partition_point(|d| *d <= day)
+    }
+
+    /// The series through `day` (inclusive).
+    pub fn truncate_after(&mut self, day: NaiveDate) {
+        let n = self.count_through(day);
+        self.days.truncate(n);
+        self.ts.truncate(n);
+        self.closes.truncate(n);
+    }
+
+    /// FNV-1a over (day, close bits) of the first `n` days.
+    pub fn fingerprint(&self, n: usize) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |x: u64| {
+            for b in x.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for (day, close) in self.days[..n].iter().zip(&self.closes[..n]) {
+            eat(day.num_days_from_ce() as u64);
+            eat(close.to_bits());
+        }
+        h as i64
+    }
+
+    /// Loads a symbol's closes through `through` (all of them with None), inside `tx` so that they
+    /// are the closes the transaction's writes are computed from.
+    pub async fn load(tx: &mut Tx, symbol: &str, through: Option<NaiveDate>) -> Result<Self, FeatureError> {
+        // No sentinel date for "all": SQLite compares dates as text, where NaiveDate::MAX
+        // ("+262142-12-31") sorts before every real day.
+        let sql = match through {
+            Some(_) => {
+                "SELECT day, ts, close FROM cmc_price_bars_1d WHERE symbol = $1 AND day <= $2 ORDER BY day"
+            }
+            None => "SELECT day, ts, close FROM cmc_price_bars_1d WHERE symbol = $1 ORDER BY day",
+        };
+        let rows: Vec<(NaiveDate, DateTime<Utc>, f64)> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sql).bind(symbol);
+            if let Some(day) = through {
+                q = q.bind(day);
+            }
+            q.fetch_all(&mut **c).await
+        })?;
+        Self::from_rows(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::day_end;
+
+    fn series(closes: &[(u32, f64)]) -> DailyCloses {
+        DailyCloses::from_rows(closes.iter().map(|&(d, c)| {
+            let day = NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+            (day, day_end(day), c)
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprint_sees_closes_and_days_but_only_the_prefix() {
+        let a = series(&[(1, 1.0), (2, 2.0), (3, 3.0)]);
+        let revised = series(&[(1, 1.0), (2, 2.5), (3, 3.0)]);
+        let moved = series(&[(1, 1.0), (3, 2.0), (4, 3.0)]);
+        let longer = series(&[(1, 1.0), (2, 2.0), (3, 3.0), (4, 9.0)]);
+        assert_ne!(a.fingerprint(3), revised.fingerprint(3));
+        assert_ne!(a.fingerprint(2), moved.fingerprint(2));
+        assert_eq!(a.fingerprint(3), longer.fingerprint(3));
+        assert_eq!(a.fingerprint(1), revised.fingerprint(1));
+    }
+
+    #[test]
+    fn unsorted_days_are_refused_and_truncation_keeps_the_prefix() {
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+        let err = DailyCloses::from_rows([(day(2), day_end(day(2)), 1.0), (day(2), day_end(day(2)), 1.0)]);
+        assert!(matches!(err, Err(FeatureError::UnsortedBars { .. })));
+        let mut s = series(&[(1, 1.0), (2, 2.0), (5, 3.0)]);
+        assert_eq!(s.count_through(day(4)), 2);
+        s.truncate_after(day(4));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.last_day(), Some(day(2)));
+    }
+}
