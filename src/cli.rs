@@ -36,20 +36,20 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Refresh EMAs for symbols as an orchestrated, remembered task.
-    RefreshEma(Pending),
+    /// Refresh EMAs for symbols (incremental; `--full` rebuilds).
+    RefreshEma(RefreshEmaArgs),
     /// Show stored EMA values for a symbol.
-    Ema(Pending),
+    Ema(EmaArgs),
     /// Load price history: `ingest csv FILE`, `ingest synthetic --symbols …`, `ingest fetch` (not yet).
     Ingest(IngestArgs),
     /// List assets with their price coverage.
     Assets(JsonArgs),
     /// List, enable or disable timeframes.
     Timeframes(Pending),
-    /// Ask a question about what was done; answered from memory.
-    Ask(Pending),
+    /// Ask a question about what was done; answered from memory and the runs table.
+    Ask(AskArgs),
     /// Run the whole flow on synthetic prices in a throw-away database.
-    Demo(Pending),
+    Demo(DemoArgs),
     /// Add, search and manage memories.
     Memory(MemoryArgs),
     /// Run one AI task: `run "prompt" [--type] [--platform]`.
@@ -66,6 +66,86 @@ pub enum Command {
     Costs(Pending),
     /// Show the effective configuration (secrets masked).
     Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshEmaArgs {
+    /// Comma-separated symbols.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// Compute through this day (default: the last day with prices).
+    #[arg(long, conflicts_with_all = ["start", "end"])]
+    pub date: Option<chrono::NaiveDate>,
+    /// With --end: report the rows of this range (EMAs always start from the first day of data).
+    #[arg(long, requires = "end")]
+    pub start: Option<chrono::NaiveDate>,
+    /// Compute through this day.
+    #[arg(long)]
+    pub end: Option<chrono::NaiveDate>,
+    /// Comma-separated timeframes (default: the enabled ones, see `talab timeframes`).
+    #[arg(long, value_delimiter = ',')]
+    pub tfs: Vec<String>,
+    /// Comma-separated periods (default: 9,10,20,21,50,100,200).
+    #[arg(long, value_delimiter = ',')]
+    pub periods: Vec<usize>,
+    /// Rebuild every series from the first day instead of rolling forward.
+    #[arg(long)]
+    pub full: bool,
+    /// Do not fetch missing days first; use only stored prices.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Where to fetch missing days from: cmc, binance or coinbase (default: CMC with a key, else the exchanges).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question, e.g. "what EMAs ran today" (time phrases: today, yesterday, this week, last N days,
+    /// since DATE, on DATE — in your time zone).
+    pub question: String,
+    /// Also store the question and its answer as a memory.
+    #[arg(long)]
+    pub remember: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Days of synthetic prices per symbol.
+    #[arg(long, default_value_t = 1000)]
+    pub days: usize,
+    /// Keep the demo database in this folder instead of a throw-away one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmaArgs {
+    pub symbol: String,
+    /// The day to show (default: the last computed day).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub date: Option<chrono::NaiveDate>,
+    /// First day of a range to show.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of a range to show.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Timeframe (any case).
+    #[arg(long, default_value = "1D")]
+    pub tf: String,
+    /// Comma-separated periods (default: all stored).
+    #[arg(long, value_delimiter = ',')]
+    pub periods: Vec<u32>,
+    /// table, csv or json.
+    #[arg(long, default_value = "table")]
+    pub format: String,
 }
 
 /// Arguments of a command that is not built yet: accepted, so the error is "not implemented yet"
@@ -275,8 +355,30 @@ mod tests {
     }
 
     #[test]
-    fn pending_commands_accept_their_future_arguments() {
-        let cli = Cli::try_parse_from(["talab", "refresh-ema", "--symbols", "BTC,ETH", "--full"]).unwrap();
-        assert_eq!(cli.command.name(), "refresh-ema");
+    fn refresh_ema_takes_lists_and_refuses_date_with_a_range() {
+        let cli = Cli::try_parse_from([
+            "talab",
+            "refresh-ema",
+            "--symbols",
+            "BTC,ETH",
+            "--periods",
+            "10,20",
+        ])
+        .unwrap();
+        let Command::RefreshEma(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!((a.symbols.len(), a.periods), (2, vec![10, 20]));
+        let both = [
+            "talab",
+            "refresh-ema",
+            "--symbols",
+            "BTC",
+            "--date",
+            "2021-01-01",
+            "--end",
+            "2021-02-01",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
     }
 }

@@ -2,17 +2,10 @@
 //! real implementations together, and turns every outcome into a message and an exit code
 //! (0 success, 1 the work failed, 2 bad usage or bad input).
 
-mod cli;
-mod commands;
-mod config;
-mod exit;
-mod logging;
-mod output;
-mod wiring;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use talab::{cli, commands, exit, logging};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -126,3 +126,36 @@ pub async fn reindex_memory(config: &Config, json: bool) -> Result<(), CliError>
         Ok(())
     }
 }
+
+/// The time limit of one AI call made by the flow (`ask` with a platform).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The real orchestrator on `db`: an adapter for every configured platform, the `local` platform
+/// with `local`'s tools, the built-in price table.
+pub async fn orchestrator(
+    config: &Config,
+    db: &Database,
+    local: talab_orchestrator::adapters::LocalToolRegistry,
+) -> Result<talab_orchestrator::TalabOrchestrator, CliError> {
+    let mut env = environment(config);
+    env.local_tools = local.names();
+    let prices = Arc::new(talab_orchestrator::PriceTable::builtin());
+    let fail = |e: talab_orchestrator::OrchestratorError| CliError::failure(e.to_string());
+    let adapters =
+        talab_orchestrator::adapters::build(&env, prices.clone(), local, CALL_TIMEOUT).map_err(fail)?;
+    let orchestrator = talab_orchestrator::TalabOrchestrator::open(
+        db.clone(),
+        adapters,
+        talab_orchestrator::QuotaConfig::default(),
+    )
+    .await
+    .map_err(fail)?;
+    Ok(orchestrator.with_pricer(prices))
+}
+
+/// Whether an AI platform (anything but `local`) is configured.
+pub fn ai_platform_configured(config: &Config) -> bool {
+    talab_orchestrator::validate_environment(&environment(config))
+        .iter()
+        .any(|(p, s)| *p != talab_orchestrator::Platform::Local && s.configured)
+}

@@ -51,22 +51,27 @@ fn help_lists_every_command_the_specs_name() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
+fn refresh_ema_without_data_is_one_clear_line_and_writes_nothing() {
     let home = tempfile::tempdir().unwrap();
-    for args in [
-        &["refresh-ema", "--symbols", "BTC,ETH"][..],
-        &["ask", "what EMAs ran today"],
-        &["demo"],
-    ] {
-        let out = talab(home.path(), args, &[]);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = text(&out.stderr);
-        assert!(
-            err.contains(&format!("`talab {}` is not implemented yet", args[0])),
-            "{err}"
-        );
-        assert!(out.stdout.is_empty());
-    }
+    let out = talab(
+        home.path(),
+        &["refresh-ema", "--symbols", "BTC,ETH", "--no-fetch"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("BTC") && err.contains("ingest"), "{err}");
+    assert!(out.stdout.is_empty());
+    let ask = talab(home.path(), &["ask", "what EMAs ran today", "--json"], &[]);
+    assert_eq!(ask.status.code(), Some(0), "{}", text(&ask.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&ask.stdout).unwrap();
+    assert_eq!(
+        v["runs"].as_array().map(Vec::len),
+        Some(0),
+        "no run was stored: {v}"
+    );
+    assert!(v["answer"].as_str().unwrap().starts_with("Nothing found"), "{v}");
 }
 
 #[test]

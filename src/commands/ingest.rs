@@ -20,6 +20,7 @@ impl From<FeatureError> for CliError {
             | FeatureError::InvalidSymbol { .. }
             | FeatureError::UnknownSymbol { .. }
             | FeatureError::UnknownTimeframe { .. }
+            | FeatureError::UnsupportedTimeframe { .. }
             | FeatureError::InvalidPeriod { .. }
             | FeatureError::DateOutOfRange { .. } => CliError::usage(e.to_string()),
             other => CliError::failure(other.to_string()),

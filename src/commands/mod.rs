@@ -1,6 +1,9 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
+pub mod ask;
 mod config;
+pub mod demo;
+pub mod ema;
 mod ingest;
 mod memory;
 mod status;
@@ -22,6 +25,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Memory(args) => memory::run(&config, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
         Command::Assets(args) => ingest::assets(&config, args).await,
+        Command::RefreshEma(args) => ema::refresh_ema(&config, args, cli.global.quiet).await,
+        Command::Ema(args) => ema::show(&config, args).await,
+        Command::Ask(args) => ask::run(&config, args).await,
+        Command::Demo(args) => demo::run(&overrides, args, cli.global.quiet).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()

@@ -15,7 +15,10 @@ pub enum FeatureError {
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     /// The symbol is well formed but no asset or series has it.
-    #[error("unknown symbol '{symbol}'; known symbols: {}", list_or_none(known))]
+    #[error(
+        "unknown symbol '{symbol}'; known symbols: {} (load prices with `talab ingest csv FILE` or `talab ingest fetch`)",
+        list_or_none(known)
+    )]
     UnknownSymbol { symbol: String, known: Vec<String> },
     /// The text cannot be a symbol at all.
     #[error(
@@ -128,12 +131,18 @@ mod tests {
             symbol: "DOGE".into(),
             known: vec!["BTC".into(), "ETH".into()],
         };
-        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: BTC, ETH");
+        assert_eq!(
+            e.to_string(),
+            "unknown symbol 'DOGE'; known symbols: BTC, ETH (load prices with `talab ingest csv FILE` or `talab ingest fetch`)"
+        );
         let e = FeatureError::UnknownSymbol {
             symbol: "DOGE".into(),
             known: vec![],
         };
-        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: none yet");
+        assert_eq!(
+            e.to_string(),
+            "unknown symbol 'DOGE'; known symbols: none yet (load prices with `talab ingest csv FILE` or `talab ingest fetch`)"
+        );
         let e = FeatureError::DateOutOfRange {
             symbol: "BTC".into(),
             date: NaiveDate::from_ymd_opt(2009, 1, 1).unwrap(),

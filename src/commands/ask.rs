@@ -1,0 +1,75 @@
+//! `talab ask "…"`: answers from memory and the runs table (see [`crate::flow::ask`]).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::json;
+use talab_orchestrator::Orchestrator;
+use talab_orchestrator::adapters::LocalToolRegistry;
+
+use crate::cli::AskArgs;
+use crate::config::Config;
+use crate::exit::CliError;
+use crate::flow::ask::{Answer, ask};
+use crate::flow::recall::FlowMemory;
+use crate::flow::runs::RunStore;
+use crate::{output, wiring};
+
+pub async fn run(config: &Config, args: AskArgs) -> Result<(), CliError> {
+    if args.question.trim().is_empty() {
+        return Err(CliError::usage("the question is empty"));
+    }
+    let db = wiring::open(config).await?;
+    let memory = FlowMemory::Sql(Arc::new(wiring::memory(config).await?));
+    let runs = RunStore::open(db.clone()).await?;
+    let platform: Option<Arc<dyn Orchestrator>> = if wiring::ai_platform_configured(config) {
+        Some(Arc::new(
+            wiring::orchestrator(config, &db, LocalToolRegistry::new()).await?,
+        ))
+    } else {
+        None
+    };
+    let answer = ask(
+        &memory,
+        &runs,
+        platform,
+        &args.question,
+        Utc::now(),
+        wiring::timezone(config),
+    )
+    .await?;
+    if args.remember {
+        let mut meta = talab_memory::Metadata::new();
+        meta.insert("task_type".into(), json!("ask"));
+        meta.insert("answered_by".into(), json!(answer.answered_by));
+        let text = format!("Q: {}\nA: {}", answer.question, answer.answer);
+        memory
+            .manager()
+            .add(&text, meta)
+            .await
+            .map_err(|e| CliError::failure(format!("memory: {e}")))?;
+    }
+    if args.json {
+        return output::json(&answer);
+    }
+    print_answer(&answer);
+    Ok(())
+}
+
+/// The answer for people: the text, then where it came from.
+pub fn print_answer(a: &Answer) {
+    println!("{}", a.answer);
+    if a.answered_by != "offline" {
+        println!(
+            "\n— answered by {} ({} tokens, ${:.6}); memories in context: {}",
+            a.answered_by,
+            a.tokens,
+            a.cost_usd,
+            a.memories
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}

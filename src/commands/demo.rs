@@ -1,0 +1,137 @@
+//! `talab demo`: the whole flow on synthetic prices in a throw-away database, offline, in seconds.
+//!
+//! It runs the real code paths — ingest, the orchestrated refresh with memory, a one-day
+//! incremental refresh that sees the first run in its context, and `ask` — only the prices are
+//! synthetic, and it says so before and after.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use talab_db::Database;
+use talab_features::{EmaRefresher, SyntheticSource};
+use talab_orchestrator::adapters::LocalToolRegistry;
+
+use crate::cli::DemoArgs;
+use crate::commands::{ask, ema};
+use crate::config::{Config, Overrides};
+use crate::exit::CliError;
+use crate::flow::ema_tool::{EmaRefreshTool, RefreshRequest};
+use crate::flow::recall::FlowMemory;
+use crate::flow::refresh::Flow;
+use crate::flow::runs::RunStore;
+use crate::wiring;
+
+const SYMBOLS: [&str; 2] = ["BTC", "ETH"];
+
+pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(), CliError> {
+    if args.days < 2 {
+        return Err(CliError::usage("--days must be at least 2"));
+    }
+    let temp;
+    let dir = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::tempdir()
+                .map_err(|e| CliError::failure(format!("cannot make a temp folder: {e}")))?;
+            temp.path().to_path_buf()
+        }
+    };
+    let demo_overrides = Overrides {
+        config: overrides.config.clone(),
+        database_url: Some(format!("sqlite://{}", dir.join("talab-demo.db").display())),
+    };
+    let config = Config::load(&demo_overrides)?;
+    println!(
+        "talab demo — the whole flow, offline, in a throw-away database ({})",
+        dir.display()
+    );
+    println!("NOTE: the prices below are SYNTHETIC (a seeded random walk), not market data.\n");
+
+    let db = wiring::open(&config).await?;
+    // Prices end yesterday, so that "today" in the question is the day the refresh ran.
+    let last = Utc::now().date_naive() - Duration::days(1);
+    let start = last - Duration::days(args.days as i64 - 1);
+    let source = SyntheticSource::new(42).with_start(start);
+    let symbols: Vec<String> = SYMBOLS.iter().map(|s| s.to_string()).collect();
+    println!("1. talab ingest synthetic --symbols BTC,ETH --days {}", args.days);
+    ingest(&db, &source, &symbols, args.days - 1).await?;
+    println!(
+        "   {} days per symbol, {start} .. {}\n",
+        args.days - 1,
+        last - Duration::days(1)
+    );
+
+    let flow = flow(&config, &db, quiet).await?;
+    let request = RefreshRequest {
+        symbols: symbols.clone(),
+        ..RefreshRequest::default()
+    };
+    println!("2. talab refresh-ema --symbols BTC,ETH   (an orchestrated task on the local platform)");
+    let first = flow.refresh(&request).await?;
+    ema::print_summary(&first);
+
+    println!("\n3. one more day arrives; talab refresh-ema --symbols BTC,ETH   (incremental)");
+    ingest(&db, &source, &symbols, args.days).await?;
+    let second = flow.refresh(&request).await?;
+    ema::print_summary(&second);
+    println!(
+        "   the task's memory context held the first run:\n{}",
+        indent(&second.context)
+    );
+
+    let question = "what EMAs ran today";
+    println!("\n4. talab ask \"{question}\"");
+    let memory = flow.memory.clone();
+    let answer = crate::flow::ask::ask(
+        &memory,
+        &flow.runs,
+        None,
+        question,
+        Utc::now(),
+        wiring::timezone(&config),
+    )
+    .await?;
+    ask::print_answer(&answer);
+
+    println!("\nThose prices were SYNTHETIC. To do it for real:");
+    println!(
+        "  talab ingest csv ../shared/data/coin_Bitcoin.csv     # or: talab ingest fetch --symbols BTC,ETH"
+    );
+    println!("  talab refresh-ema --symbols BTC");
+    println!("  talab ask \"what EMAs ran today\"");
+    if first.run.error.is_some() || second.run.error.is_some() {
+        return Err(CliError::failure("a demo refresh failed; see above"));
+    }
+    Ok(())
+}
+
+async fn ingest(
+    db: &Database,
+    source: &SyntheticSource,
+    symbols: &[String],
+    days: usize,
+) -> Result<(), CliError> {
+    talab_features::ingest::ingest_synthetic(db, source, symbols, days, false).await?;
+    Ok(())
+}
+
+async fn flow(config: &Config, db: &Database, quiet: bool) -> Result<Flow, CliError> {
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let tool = EmaRefreshTool::new(EmaRefresher::open(db.clone()).await?, tty && !quiet);
+    let orchestrator = wiring::orchestrator(config, db, LocalToolRegistry::new().with(tool)).await?;
+    Ok(Flow {
+        orchestrator: Arc::new(orchestrator),
+        memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),
+        runs: RunStore::open(db.clone()).await?,
+    })
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("   | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

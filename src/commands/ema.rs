@@ -1,0 +1,213 @@
+//! `talab refresh-ema` and `talab ema`: computing EMAs into the database and reading them back.
+//!
+//! `refresh-ema` runs the joined flow ([`crate::flow::refresh`]): an orchestrated task on the
+//! `local` platform, with memory context, stored as a run and a memory. Every symbol and option
+//! is checked before anything is written (a typo in the third symbol must not leave the first two
+//! refreshed and the user guessing); each symbol then commits on its own, so an interrupted run
+//! keeps the symbols it finished.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use talab_db::Database;
+use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
+use talab_orchestrator::adapters::LocalToolRegistry;
+
+use crate::cli::{EmaArgs, RefreshEmaArgs};
+use crate::config::Config;
+use crate::exit::CliError;
+use crate::flow::ema_tool::{EmaRefreshTool, RefreshRequest};
+use crate::flow::recall::FlowMemory;
+use crate::flow::refresh::{Flow, RefreshOutcome};
+use crate::flow::runs::RunStore;
+use crate::{flow, output, wiring};
+
+/// The refresh request of the command line, checked (bad options are exit 2 before anything runs).
+pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError> {
+    if let (Some(start), Some(end)) = (args.start, args.end)
+        && start > end
+    {
+        return Err(CliError::usage(format!("--start {start} is after --end {end}")));
+    }
+    let request = RefreshRequest {
+        symbols: args.symbols.clone(),
+        tfs: args
+            .tfs
+            .iter()
+            .map(|t| talab_features::normalise_timeframe(t))
+            .collect::<Result<_, _>>()?,
+        periods: args.periods.clone(),
+        date: args.date.or(args.end),
+        full: args.full,
+    };
+    request.options()?;
+    Ok(request)
+}
+
+/// Prints a run's summary table.
+pub fn print_summary(outcome: &RefreshOutcome) {
+    let mut table = output::table([
+        "symbol",
+        "days",
+        "rows nD",
+        "rows calendar",
+        "rejects",
+        "rebuilt",
+        "extended",
+        "up to date",
+        "ms",
+    ]);
+    for s in outcome.report.iter().flat_map(|r| &r.symbols) {
+        match &s.refresh {
+            Some(r) => table.add_row([
+                r.symbol.clone(),
+                format!("{} .. {}", r.first_day, r.last_day),
+                r.rows_tf_day.to_string(),
+                r.rows_calendar.to_string(),
+                r.rejects.to_string(),
+                r.rebuilt.to_string(),
+                r.extended.to_string(),
+                r.up_to_date.to_string(),
+                format!("{:.0}", r.compute_ms + r.write_ms),
+            ]),
+            None => table.add_row([
+                s.symbol.clone(),
+                format!("FAILED: {}", s.error.as_deref().unwrap_or("")),
+            ]),
+        };
+    }
+    println!("{table}");
+    let run = &outcome.run;
+    println!("{}", flow::refresh::sentence(run));
+    println!(
+        "run {} (task via {}, correlation {}); remembered as memory {}; {} earlier run(s) in context",
+        run.id,
+        outcome.platform,
+        run.correlation_id,
+        run.memory_id.as_deref().unwrap_or("-"),
+        outcome.context_ids.len()
+    );
+}
+
+pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
+    let request = refresh_request(&args)?;
+    let db = wiring::open(config).await?;
+    let engine = EmaRefresher::open(db.clone()).await?;
+    // Every symbol is checked before anything runs: a typo is exit 2 with nothing written.
+    engine.resolve(&request.options()?).await?;
+    for s in &request.symbols {
+        engine.check_symbol(s, request.date).await?;
+    }
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let tool = EmaRefreshTool::new(engine, tty && !args.json && !quiet);
+    let registry = LocalToolRegistry::new().with(tool);
+    let orchestrator = wiring::orchestrator(config, &db, registry).await?;
+    let flow = Flow {
+        orchestrator: Arc::new(orchestrator),
+        memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),
+        runs: RunStore::open(db.clone()).await?,
+    };
+    let outcome = flow.refresh(&request).await?;
+    if args.json {
+        output::json(&outcome)?;
+    } else {
+        print_summary(&outcome);
+    }
+    match &outcome.run.error {
+        None => Ok(()),
+        Some(e) => Err(CliError::failure(format!("EMA refresh failed: {e}"))),
+    }
+}
+
+pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
+    let tf = Timeframe::parse(&args.tf)?.code();
+    let format = args.format.to_ascii_lowercase();
+    if !["table", "csv", "json"].contains(&format.as_str()) {
+        return Err(CliError::usage(format!(
+            "--format must be table, csv or json, not '{}'",
+            args.format
+        )));
+    }
+    let db = wiring::open(config).await?;
+    let engine = EmaRefresher::open(db.clone()).await?;
+    let (symbol, ..) = engine.check_symbol(&args.symbol, None).await?;
+    let (from, to) = match (args.date, args.from, args.to) {
+        (Some(d), ..) => (Some(d), Some(d)),
+        (None, None, None) => match last_day(&db, &symbol, &tf).await? {
+            Some(last) => (Some(last), Some(last)),
+            None => {
+                return Err(CliError::failure(format!(
+                    "no {tf} EMAs stored for {symbol}; run `talab refresh-ema --symbols {symbol}`"
+                )));
+            }
+        },
+        (None, from, to) => (from, to),
+    };
+    let query = EmaQuery {
+        symbol: symbol.clone(),
+        tfs: vec![tf.clone()],
+        periods: args.periods.clone(),
+        from,
+        to,
+    };
+    let rows = read_emas(&db, &query).await?;
+    match format.as_str() {
+        "json" => output::json(&rows),
+        "csv" => print_csv(&rows),
+        _ => {
+            if rows.is_empty() {
+                println!(
+                    "no {tf} EMAs stored for {symbol} on those days; run `talab refresh-ema --symbols {symbol}`"
+                );
+                return Ok(());
+            }
+            print_table(&rows);
+            Ok(())
+        }
+    }
+}
+
+async fn last_day(db: &Database, symbol: &str, tf: &str) -> Result<Option<NaiveDate>, CliError> {
+    let table = if Timeframe::parse(tf)?.is_calendar() {
+        "cmc_ema_multi_tf_cal"
+    } else {
+        "cmc_ema_multi_tf"
+    };
+    let sql = format!("SELECT MAX(ts) FROM {table} WHERE symbol = $1 AND tf = $2");
+    let last: Option<chrono::DateTime<chrono::Utc>> = talab_db::on_pool!(db, pool => {
+        talab_db::sqlx::query_scalar(&sql).bind(symbol).bind(tf).fetch_one(pool).await
+    })
+    .map_err(|e| CliError::failure(format!("database error: {e}")))?;
+    Ok(last.map(|t| t.date_naive()))
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |x| format!("{x:.6}"))
+}
+
+fn print_table(rows: &[StoredEma]) {
+    let mut table = output::table(["date", "tf", "period", "ema", "ema_bar", "roll", "d1", "d2"]);
+    for r in rows {
+        table.add_row([
+            r.day.to_string(),
+            r.tf.clone(),
+            r.period.to_string(),
+            format!("{:.6}", r.ema),
+            format!("{:.6}", r.ema_bar),
+            r.roll.to_string(),
+            opt(r.d1),
+            opt(r.d2),
+        ]);
+    }
+    println!("{table}");
+}
+
+fn print_csv(rows: &[StoredEma]) -> Result<(), CliError> {
+    let mut w = csv::Writer::from_writer(std::io::stdout());
+    let fail = |e: csv::Error| CliError::failure(format!("cannot write CSV: {e}"));
+    for r in rows {
+        w.serialize(r).map_err(fail)?;
+    }
+    w.flush()
+        .map_err(|e| CliError::failure(format!("cannot write CSV: {e}")))
+}

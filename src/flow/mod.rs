@@ -1,0 +1,13 @@
+//! The joined flow: features, orchestrator and memory working as one product.
+//!
+//! `talab refresh-ema` becomes an orchestrated `sql_db_work` task run by the `local` platform's
+//! [`ema_tool`], with memory context going in and a structured run ([`runs`]) plus a memory
+//! sentence coming out ([`refresh`]); `talab ask` answers from both ([`ask`]). Each part takes
+//! its collaborators as traits or enums ([`recall::FlowMemory`], `Arc<dyn Orchestrator>`), so the
+//! tests can run any track with the others stubbed.
+
+pub mod ask;
+pub mod ema_tool;
+pub mod recall;
+pub mod refresh;
+pub mod runs;

@@ -1,0 +1,12 @@
+//! talab, the program: the command line over the three crates, and the joined flow that makes
+//! them one product ([`flow`]). The binary (`src/main.rs`) only parses arguments and reports the
+//! outcome; everything else is here so that integration tests can drive the flow directly.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod flow;
+pub mod logging;
+pub mod output;
+pub mod wiring;

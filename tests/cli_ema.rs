@@ -1,0 +1,270 @@
+//! `talab refresh-ema` and `talab ema` as a user runs them: a kill -9 in the middle of a refresh,
+//! two refreshes at once, and bad requests, on SQLite and PostgreSQL.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use talab_db::Database;
+use talab_features::{EmaQuery, SyntheticSource, read_emas};
+
+const SYMBOLS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
+
+fn talab_cmd(home: &Path, url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_talab"));
+    c.env_clear()
+        .env("TALAB_HOME", home)
+        .env("PATH", home)
+        .arg("--database-url")
+        .arg(url)
+        .args(args);
+    c
+}
+
+fn talab(home: &Path, url: &str, args: &[&str]) -> Output {
+    talab_cmd(home, url, args).output().expect("run talab")
+}
+
+async fn load_synthetic(db: &Database, days: usize) {
+    let source = SyntheticSource::new(7).with_start(NaiveDate::from_ymd_opt(2016, 1, 1).unwrap());
+    let symbols: Vec<String> = SYMBOLS.iter().map(|s| s.to_string()).collect();
+    talab_features::ingest::ingest_synthetic(db, &source, &symbols, days, false)
+        .await
+        .unwrap();
+}
+
+/// One stored EMA value, as comparable bits.
+type Row = (String, String, u32, NaiveDate, u64, u64, bool);
+
+/// Every stored EMA value.
+async fn snapshot(db: &Database) -> Vec<Row> {
+    let mut out = Vec::new();
+    for s in SYMBOLS {
+        let q = EmaQuery {
+            symbol: s.into(),
+            ..Default::default()
+        };
+        for r in read_emas(db, &q).await.unwrap() {
+            out.push((
+                r.symbol,
+                r.tf,
+                r.period,
+                r.day,
+                r.ema.to_bits(),
+                r.ema_bar.to_bits(),
+                r.roll,
+            ));
+        }
+    }
+    out
+}
+
+/// What a clean refresh by the binary gives for the same prices, and how long it took.
+async fn clean_reference(days: usize) -> (Vec<Row>, Duration) {
+    let t = talab_db::testing::sqlite().await;
+    load_synthetic(&t.db, days).await;
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = talab(
+        home.path(),
+        &t.url(),
+        &["refresh-ema", "--symbols", &SYMBOLS.join(","), "--no-fetch"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (snapshot(&t.db).await, started.elapsed())
+}
+
+const DAYS: usize = 600;
+
+#[tokio::test]
+async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them() {
+    let (reference, took) = clean_reference(DAYS).await;
+    let symbols = SYMBOLS.join(",");
+    for t in talab_db::testing::backends().await {
+        let home = tempfile::tempdir().unwrap();
+        load_synthetic(&t.db, DAYS).await;
+        let url = t.url();
+        let mut child = talab_cmd(
+            home.path(),
+            &url,
+            &["refresh-ema", "--symbols", &symbols, "--no-fetch"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        // Kill -9 half-way through a run as long as the clean one.
+        tokio::time::sleep(took / 2).await;
+        let killed = child.kill().is_ok();
+        let status = child.wait().unwrap();
+        eprintln!(
+            "{}: killed after {:?} = {killed}, status = {status:?}",
+            t.label(),
+            took / 2
+        );
+
+        // Whatever was committed is whole: every symbol has all of its rows or none.
+        let partial = snapshot(&t.db).await;
+        for s in SYMBOLS {
+            let got = partial.iter().filter(|r| r.0 == s).count();
+            let want = reference.iter().filter(|r| r.0 == s).count();
+            assert!(
+                got == 0 || got == want,
+                "{}: {s} has {got} of {want} rows",
+                t.label()
+            );
+        }
+
+        let out = talab(
+            home.path(),
+            &url,
+            &["refresh-ema", "--symbols", &symbols, "--no-fetch", "--json"],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(snapshot(&t.db).await, reference, "{}", t.label());
+    }
+}
+
+#[tokio::test]
+async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
+    let (reference, _) = clean_reference(DAYS).await;
+    let symbols = SYMBOLS.join(",");
+    for t in talab_db::testing::backends().await {
+        let home = tempfile::tempdir().unwrap();
+        load_synthetic(&t.db, DAYS).await;
+        let url = t.url();
+        let args = ["refresh-ema", "--symbols", &symbols, "--no-fetch", "--json"];
+        let a = talab_cmd(home.path(), &url, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let b = talab_cmd(home.path(), &url, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        for out in [&a, &b] {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                t.label(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Between them every series was computed exactly once; the other found it up to date.
+        let rows = |o: &Output| -> u64 {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["run"]["rows_tf_day"].as_u64().unwrap() + v["run"]["rows_calendar"].as_u64().unwrap()
+        };
+        assert_eq!((rows(&a) + rows(&b)) as usize, reference.len(), "{}", t.label());
+        assert_eq!(snapshot(&t.db).await, reference, "{}", t.label());
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_exit_2_with_one_clear_line() {
+    let t = talab_db::testing::sqlite().await;
+    load_synthetic(&t.db, 100).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = t.url();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "refresh-ema",
+                "--symbols",
+                "AAA",
+                "--date",
+                "2010-01-01",
+                "--no-fetch",
+            ],
+            "2016-01-01",
+        ),
+        (&["refresh-ema", "--symbols", "AAA,NOPE", "--no-fetch"], "NOPE"),
+        (
+            &["refresh-ema", "--symbols", "AAA", "--tfs", "7X", "--no-fetch"],
+            "7X",
+        ),
+        (
+            &["refresh-ema", "--symbols", "AAA", "--periods", "0", "--no-fetch"],
+            "period 0",
+        ),
+        (&["ema", "AAA", "--tf", "bogus"], "bogus"),
+    ];
+    for (args, needle) in cases {
+        let out = talab(home.path(), &url, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let n = snapshot(&t.db).await.len();
+    assert_eq!(n, 0, "nothing written by refused requests");
+}
+
+#[tokio::test]
+async fn refresh_then_show_as_table_csv_and_json() {
+    let t = talab_db::testing::sqlite().await;
+    load_synthetic(&t.db, 300).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = t.url();
+    let out = talab(
+        home.path(),
+        &url,
+        &[
+            "refresh-ema",
+            "--symbols",
+            "aaa",
+            "--tfs",
+            "1d,1W_CAL_ISO",
+            "--no-fetch",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("EMA refresh completed for AAA"), "{text}");
+
+    let json = talab(home.path(), &url, &["ema", "AAA", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 7, "the last day, one row per default period");
+    assert!(
+        rows.iter().all(|r| r["tf"] == "1D" && r["day"] == "2016-10-26"),
+        "{v}"
+    );
+
+    let csv = talab(
+        home.path(),
+        &url,
+        &[
+            "ema",
+            "AAA",
+            "--tf",
+            "1w_cal_iso",
+            "--from",
+            "2016-10-01",
+            "--format",
+            "csv",
+        ],
+    );
+    let text = String::from_utf8_lossy(&csv.stdout);
+    assert!(text.starts_with("symbol,tf,day,ts,period"), "{text}");
+    assert!(text.lines().count() > 20, "{text}");
+}

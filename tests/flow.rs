@@ -1,0 +1,337 @@
+//! The joined flow on real implementations (SQLite and PostgreSQL): the seed's
+//! `test_ema_refresh_with_memory` on the real BTC history, the memory context of a second refresh,
+//! a failed refresh remembered as failed — and every combination of real and stubbed tracks
+//! (each track alone with the other two stubbed, each pair, all three real).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, Utc};
+use talab::flow::ask::ask;
+use talab::flow::ema_tool::{EmaRefreshTool, RefreshRequest, SymbolOutcome, ToolReport};
+use talab::flow::recall::FlowMemory;
+use talab::flow::refresh::Flow;
+use talab::flow::runs::RunStore;
+use talab_db::Database;
+use talab_features::stubs::FeatureStoreStub;
+use talab_features::{EmaRefresher, FeatureStore, IngestOptions, SymbolRefresh, ingest_csv};
+use talab_memory::embed::lexical::LexicalEmbedder;
+use talab_memory::embed::minilm::MiniLmEmbedder;
+use talab_memory::stubs::MemoryStub;
+use talab_memory::{Embedder, MemoryRecords, SqlMemoryManager};
+use talab_orchestrator::adapters::{LocalAdapter, LocalTool, LocalToolRegistry};
+use talab_orchestrator::stubs::OrchestratorStub;
+use talab_orchestrator::{
+    AdapterOutput, Orchestrator, PlatformAdapter, PlatformError, QuotaConfig, TalabOrchestrator, Task, Usage,
+};
+
+const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/coin_Bitcoin.csv");
+
+/// The local model when the environment points at it (CI does), else the lexical fallback.
+fn embedder() -> Arc<dyn Embedder> {
+    match std::env::var("TALAB_EMBED_MODEL_DIR") {
+        Ok(dir) => Arc::new(MiniLmEmbedder::load(Path::new(&dir)).expect("the MiniLM model")),
+        Err(_) => Arc::new(LexicalEmbedder::new()),
+    }
+}
+
+async fn real_memory(db: &Database) -> FlowMemory {
+    let records = MemoryRecords::open(db.clone()).await.unwrap();
+    FlowMemory::Sql(Arc::new(
+        SqlMemoryManager::open(records, embedder()).await.unwrap(),
+    ))
+}
+
+fn stub_memory() -> FlowMemory {
+    FlowMemory::Other {
+        manager: Arc::new(MemoryStub::new()),
+        threshold: 0.0,
+    }
+}
+
+/// The `ema_refresh` tool over the stubbed FeatureStore: 1D EMAs of the fixture's closes,
+/// answered in the real tool's report shape.
+struct StubEmaTool {
+    features: FeatureStoreStub,
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+#[async_trait::async_trait]
+impl LocalTool for StubEmaTool {
+    fn name(&self) -> &str {
+        "ema_refresh"
+    }
+
+    async fn run(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
+        let request: RefreshRequest =
+            serde_json::from_value(serde_json::Value::Object(task.metadata.clone())).map_err(|e| {
+                PlatformError::BadRequest {
+                    message: e.to_string(),
+                }
+            })?;
+        let date = request.date.unwrap_or(self.last);
+        let mut symbols = Vec::new();
+        for s in &request.symbols {
+            let frame = self
+                .features
+                .refresh_ema(std::slice::from_ref(s), date)
+                .await
+                .map_err(|e| PlatformError::BadRequest {
+                    message: e.to_string(),
+                })?;
+            let refresh = SymbolRefresh {
+                symbol: s.to_uppercase(),
+                first_day: self.first,
+                last_day: date,
+                rows_tf_day: frame.height() as u64,
+                rows_calendar: 0,
+                rejects: 0,
+                rebuilt: frame.height(),
+                extended: 0,
+                up_to_date: 0,
+                compute_ms: 0.0,
+                write_ms: 0.0,
+            };
+            symbols.push(SymbolOutcome {
+                symbol: s.to_uppercase(),
+                refresh: Some(refresh),
+                error: None,
+            });
+        }
+        let report = ToolReport {
+            symbols,
+            tfs: vec!["1D".into()],
+            periods: vec![9, 10, 20, 21, 50],
+            elapsed_ms: 0.0,
+        };
+        Ok(AdapterOutput {
+            output: serde_json::to_string(&report).unwrap(),
+            model: "ema_refresh".into(),
+            usage: Usage::default(),
+            cost_usd: Some(0.0),
+        })
+    }
+}
+
+/// A database with the real BTC history loaded.
+async fn with_btc(db: &Database) {
+    let options = IngestOptions {
+        symbol: Some("BTC".into()),
+        ..Default::default()
+    };
+    ingest_csv(db, Path::new(BTC), &options).await.unwrap();
+}
+
+async fn tool(db: &Database, real_features: bool) -> Arc<dyn LocalTool> {
+    if real_features {
+        EmaRefreshTool::new(EmaRefresher::open(db.clone()).await.unwrap(), false)
+    } else {
+        let closes: Vec<f64> = (0..60).map(|i| 100.0 + i as f64).collect();
+        let first = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+        Arc::new(StubEmaTool {
+            features: FeatureStoreStub::new().with_closes("BTC", first, closes),
+            first,
+            last: first + Duration::days(59),
+        })
+    }
+}
+
+async fn orchestrator(db: &Database, real: bool, tool: Arc<dyn LocalTool>) -> Arc<dyn Orchestrator> {
+    let local: Arc<dyn PlatformAdapter> = Arc::new(LocalAdapter::new(LocalToolRegistry::new().with(tool)));
+    if real {
+        Arc::new(
+            TalabOrchestrator::open(db.clone(), vec![local], QuotaConfig::default())
+                .await
+                .unwrap(),
+        )
+    } else {
+        Arc::new(OrchestratorStub::with_adapters(vec![local]))
+    }
+}
+
+async fn flow(db: &Database, real_features: bool, real_orchestrator: bool, real_memory_: bool) -> Flow {
+    let tool = tool(db, real_features).await;
+    Flow {
+        orchestrator: orchestrator(db, real_orchestrator, tool).await,
+        memory: if real_memory_ {
+            real_memory(db).await
+        } else {
+            stub_memory()
+        },
+        runs: RunStore::open(db.clone()).await.unwrap(),
+    }
+}
+
+fn btc() -> RefreshRequest {
+    RefreshRequest {
+        symbols: vec!["btc".into()],
+        ..Default::default()
+    }
+}
+
+/// The seed's test, all real, on both backends.
+#[tokio::test]
+async fn test_ema_refresh_with_memory() {
+    for t in talab_db::testing::backends().await {
+        let db = &t.db;
+        with_btc(db).await;
+        let flow = flow(db, true, true, true).await;
+        let first = flow.refresh(&btc()).await.unwrap();
+        assert!(first.run.success, "{}: {:?}", t.label(), first.run.error);
+        assert_eq!(first.platform, "local");
+        assert!(first.context_ids.is_empty(), "the first refresh has no history");
+        assert!(
+            first.run.rows() > 200_000,
+            "{}: {} rows",
+            t.label(),
+            first.run.rows()
+        );
+        assert!(first.run.task_id.is_some() && first.run.memory_id.is_some());
+        assert!(
+            first.memory.contains("BTC") && first.memory.contains("13 timeframes"),
+            "{}",
+            first.memory
+        );
+
+        let tz = chrono_tz::UTC;
+        let today = ask(
+            &flow.memory,
+            &flow.runs,
+            None,
+            "what EMAs ran today",
+            Utc::now(),
+            tz,
+        )
+        .await
+        .unwrap();
+        assert_eq!(today.runs.len(), 1, "{}: {}", t.label(), today.answer);
+        let rows = talab::flow::refresh::thousands(first.run.rows());
+        for needle in ["BTC", "1D…1Y_CAL", "9…200", rows.as_str(), "today"] {
+            assert!(
+                today.answer.contains(needle),
+                "{}: no {needle} in:\n{}",
+                t.label(),
+                today.answer
+            );
+        }
+        let yesterday = ask(
+            &flow.memory,
+            &flow.runs,
+            None,
+            "what EMAs ran yesterday",
+            Utc::now(),
+            tz,
+        )
+        .await
+        .unwrap();
+        assert!(
+            yesterday.runs.is_empty() && !yesterday.answer.contains("BTC"),
+            "{}",
+            yesterday.answer
+        );
+        assert!(
+            yesterday.answer.starts_with("Nothing found"),
+            "{}",
+            yesterday.answer
+        );
+        assert!(
+            yesterday.answer.contains("yesterday"),
+            "says what it searched: {}",
+            yesterday.answer
+        );
+
+        // A second refresh sees the first in its memory context.
+        let second = flow.refresh(&btc()).await.unwrap();
+        assert!(second.run.success);
+        assert_eq!(
+            second.context_ids,
+            vec![first.run.memory_id.clone().unwrap()],
+            "{}",
+            t.label()
+        );
+        assert!(
+            second.context.contains("EMA refresh completed for BTC"),
+            "{}",
+            second.context
+        );
+        assert_eq!(second.run.rows(), 0, "nothing new to compute");
+        assert_ne!(second.run.correlation_id, first.run.correlation_id);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_remembered_as_failed() {
+    for t in talab_db::testing::backends().await {
+        let db = &t.db;
+        with_btc(db).await;
+        let flow = flow(db, true, true, true).await;
+        let request = RefreshRequest {
+            symbols: vec!["NOPE".into()],
+            ..Default::default()
+        };
+        let out = flow.refresh(&request).await.unwrap();
+        assert!(!out.run.success);
+        assert!(
+            out.run.error.as_deref().unwrap_or("").contains("NOPE"),
+            "{:?}",
+            out.run.error
+        );
+        assert!(
+            out.memory.contains("FAILED") && out.memory.contains("NOPE"),
+            "{}",
+            out.memory
+        );
+        let a = ask(
+            &flow.memory,
+            &flow.runs,
+            None,
+            "which EMA refresh failed today",
+            Utc::now(),
+            chrono_tz::UTC,
+        )
+        .await
+        .unwrap();
+        assert!(a.answer.contains("FAILED NOPE"), "{}: {}", t.label(), a.answer);
+        let stored: i64 = talab_db::on_pool!(db, pool => {
+            talab_db::sqlx::query_scalar("SELECT COUNT(*) FROM cmc_ema_multi_tf").fetch_one(pool).await
+        })
+        .unwrap();
+        assert_eq!(stored, 0, "nothing half-written");
+    }
+}
+
+/// Each track alone, each pair, and all three, with the missing tracks as their stubs.
+#[tokio::test]
+async fn every_combination_of_real_and_stubbed_tracks() {
+    for combo in 0..8u8 {
+        let (features, orchestrator, memory) = (combo & 1 != 0, combo & 2 != 0, combo & 4 != 0);
+        let label = format!("features {features}, orchestrator {orchestrator}, memory {memory}");
+        let t = talab_db::testing::sqlite().await;
+        if features {
+            with_btc(&t.db).await;
+        }
+        let flow = flow(&t.db, features, orchestrator, memory).await;
+        let first = flow.refresh(&btc()).await.unwrap();
+        assert!(first.run.success, "{label}: {:?}", first.run.error);
+        assert!(first.run.rows() > 0, "{label}");
+        let second = flow.refresh(&btc()).await.unwrap();
+        assert_eq!(
+            second.context_ids.len(),
+            1,
+            "{label}: the second refresh sees the first"
+        );
+        let a = ask(
+            &flow.memory,
+            &flow.runs,
+            None,
+            "what EMAs ran today",
+            Utc::now(),
+            chrono_tz::UTC,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.runs.len(), 2, "{label}: {}", a.answer);
+        assert!(a.answer.contains("BTC"), "{label}: {}", a.answer);
+    }
+}
