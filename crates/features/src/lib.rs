@@ -46,8 +46,8 @@ pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, in
 pub use migrations::MIGRATIONS;
 pub use prices::{RawPrice, SourceKind, day_end, day_start, load_raw};
 pub use sources::{
-    BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FetchOptions, FetchOutcome, HttpOptions, PriceSource,
-    SourceChain, SyntheticSource, fetch_symbol,
+    BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FetchOptions, FetchOutcome, HttpOptions,
+    PriceSource, SourceChain, SyntheticSource, fetch_symbol,
 };
 pub use store::{EMA_COLUMNS, EmaRow, FeatureStore, ema_frame};
 pub use timeframe::{

@@ -126,8 +126,13 @@ impl BinanceSource {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<RawPrice>, FeatureError> {
-        self.candles(symbol, Interval::Hour, Some(from), to.min(Interval::Hour.floor(Utc::now())))
-            .await
+        self.candles(
+            symbol,
+            Interval::Hour,
+            Some(from),
+            to.min(Interval::Hour.floor(Utc::now())),
+        )
+        .await
     }
 
     /// Binance-specific refusals: an unknown pair (400, code -1121) can be found elsewhere.
@@ -137,10 +142,10 @@ impl BinanceSource {
         }
         let json: Value = serde_json::from_str(&reply.body).unwrap_or_default();
         (json["code"].as_i64() == Some(-1121)).then(|| {
-            CallError::fatal(
-                self.http
-                    .unavailable(format!("Binance has no pair {pair} ({})", describe(reply, "unknown pair"))),
-            )
+            CallError::fatal(self.http.unavailable(format!(
+                "Binance has no pair {pair} ({})",
+                describe(reply, "unknown pair")
+            )))
         })
     }
 
@@ -199,7 +204,9 @@ impl PriceSource for BinanceSource {
             return Ok(Vec::new());
         }
         let to = day_start(until) + Duration::days(1);
-        let rows = self.candles(symbol, Interval::Day, since.map(day_start), to).await?;
+        let rows = self
+            .candles(symbol, Interval::Day, since.map(day_start), to)
+            .await?;
         Ok(within(rows, since, until)
             .into_iter()
             .filter(|r| r.ts == day_end(r.day()))

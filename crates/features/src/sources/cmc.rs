@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::prices::{RawPrice, SourceKind, day_end};
-use crate::sources::http::{CallError, HttpClient, HttpOptions, Reply, describe, last_complete_day, retry_after};
+use crate::sources::http::{
+    CallError, HttpClient, HttpOptions, Reply, describe, last_complete_day, retry_after,
+};
 use crate::sources::{PriceSource, within};
 use crate::{FeatureError, normalise_symbol};
 
@@ -143,15 +145,16 @@ impl CmcSource {
                 self.http.failed(format!("rate limited ({said})")),
                 retry_after(&reply.headers),
             )),
-            1009 | 1010 => Some(CallError::fatal(self.http.unavailable(format!(
-                "the API key's credit limit is used up ({said})"
-            )))),
-            400 if message.contains("symbol") || message.contains("\"id\"") => {
-                Some(CallError::fatal(self.http.unavailable(format!("unknown asset ({said})"))))
-            }
-            _ if reply.status.is_success() => {
-                Some(CallError::fatal(self.http.failed(format!("the API answered {said}"))))
-            }
+            1009 | 1010 => Some(CallError::fatal(
+                self.http
+                    .unavailable(format!("the API key's credit limit is used up ({said})")),
+            )),
+            400 if message.contains("symbol") || message.contains("\"id\"") => Some(CallError::fatal(
+                self.http.unavailable(format!("unknown asset ({said})")),
+            )),
+            _ if reply.status.is_success() => Some(CallError::fatal(
+                self.http.failed(format!("the API answered {said}")),
+            )),
             _ => None,
         }
     }

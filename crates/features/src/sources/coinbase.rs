@@ -149,8 +149,13 @@ impl CoinbaseSource {
         to: DateTime<Utc>,
     ) -> Result<Vec<RawPrice>, FeatureError> {
         let from = Interval::Hour.floor(from + Interval::Hour.duration() - Duration::milliseconds(1));
-        self.candles(symbol, Interval::Hour, Some(from), to.min(Interval::Hour.floor(Utc::now())))
-            .await
+        self.candles(
+            symbol,
+            Interval::Hour,
+            Some(from),
+            to.min(Interval::Hour.floor(Utc::now())),
+        )
+        .await
     }
 
     /// Coinbase-specific refusals: an unknown product (404 NotFound) can be found elsewhere.
@@ -181,7 +186,9 @@ impl PriceSource for CoinbaseSource {
             return Ok(Vec::new());
         }
         let to = day_start(until) + Duration::days(1);
-        let rows = self.candles(symbol, Interval::Day, since.map(day_start), to).await?;
+        let rows = self
+            .candles(symbol, Interval::Day, since.map(day_start), to)
+            .await?;
         Ok(within(rows, since, until))
     }
 }

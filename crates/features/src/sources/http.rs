@@ -198,7 +198,11 @@ impl HttpClient {
         let headers = response.headers().clone();
         let body = response.text().await.map_err(|e| self.transport_error(url, e))?;
         tracing::debug!(source = %self.kind, status = status.as_u16(), bytes = body.len(), "response");
-        Ok(Reply { status, headers, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn transport_error(&self, url: &str, e: reqwest::Error) -> CallError {
@@ -236,7 +240,10 @@ impl HttpClient {
                 &reply,
                 "this address is banned for ignoring rate limits (HTTP 418)",
             )))),
-            500..=599 => Err(CallError::retry(self.failed(describe(&reply, "server error")), None)),
+            500..=599 => Err(CallError::retry(
+                self.failed(describe(&reply, "server error")),
+                None,
+            )),
             _ => Ok(reply),
         }
     }
@@ -271,7 +278,9 @@ impl HttpClient {
 /// The reason text of a source error (without the "price source X:" prefix).
 fn reason_of(e: &FeatureError) -> String {
     match e {
-        FeatureError::Source { reason, .. } | FeatureError::SourceUnavailable { reason, .. } => reason.clone(),
+        FeatureError::Source { reason, .. } | FeatureError::SourceUnavailable { reason, .. } => {
+            reason.clone()
+        }
         other => other.to_string(),
     }
 }
@@ -286,7 +295,11 @@ pub(crate) fn describe(reply: &Reply, what: &str) -> String {
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
     let message = ["msg", "message", "error_message"]
         .iter()
-        .find_map(|k| json.get(k).or_else(|| json["status"].get(k)).and_then(|v| v.as_str()))
+        .find_map(|k| {
+            json.get(k)
+                .or_else(|| json["status"].get(k))
+                .and_then(|v| v.as_str())
+        })
         .map(str::to_string);
     match message {
         Some(m) => format!("{what}: HTTP {status}: {m}"),
@@ -330,7 +343,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some((at.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at.with_timezone(&Utc) - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// An error and its causes, `: `-separated.
@@ -391,7 +408,10 @@ mod tests {
             "server error: HTTP 502 with an HTML page (\"502 Bad Gateway\")"
         );
         assert_eq!(
-            describe(&reply(451, r#"{"code":0,"msg":"Service unavailable"}"#), "blocked"),
+            describe(
+                &reply(451, r#"{"code":0,"msg":"Service unavailable"}"#),
+                "blocked"
+            ),
             "blocked: HTTP 451: Service unavailable"
         );
         assert_eq!(

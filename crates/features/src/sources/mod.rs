@@ -22,11 +22,11 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use crate::FeatureError;
 use crate::prices::{RawPrice, SourceKind};
 
-pub use self::csv::{BadCsvRow, CsvFormat, CsvRow, CsvSource, ParsedCsv, parse_csv, parse_csv_file};
 pub use self::binance::{BINANCE_BASE_URL, BinanceSource};
 pub use self::chain::{Fetched, SourceChain};
 pub use self::cmc::{CMC_BASE_URL, CmcSource};
 pub use self::coinbase::{COINBASE_BASE_URL, CoinbaseSource};
+pub use self::csv::{BadCsvRow, CsvFormat, CsvRow, CsvSource, ParsedCsv, parse_csv, parse_csv_file};
 pub use self::fetch::{FetchOptions, FetchOutcome, fetch_symbol};
 pub use self::http::HttpOptions;
 pub use self::synthetic::SyntheticSource;
