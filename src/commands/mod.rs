@@ -4,6 +4,7 @@ mod config;
 mod ingest;
 mod memory;
 mod status;
+mod timeframes;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Memory(args) => memory::run(&config, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
         Command::Assets(args) => ingest::assets(&config, args).await,
+        Command::Timeframes(args) => timeframes::run(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()
