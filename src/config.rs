@@ -663,6 +663,7 @@ mod tests {
         assert_eq!(cfg.coinbase_base_url.origin, Origin::File);
         let flagged = cfg
             .binance_base_url
+            .clone()
             .with_flag(Some("http://flag".into()), "--binance-base-url");
         assert_eq!(
             (flagged.value.as_deref(), flagged.origin),
