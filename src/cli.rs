@@ -40,12 +40,12 @@ pub enum Command {
     RefreshEma(RefreshEmaArgs),
     /// Show stored EMA values for a symbol.
     Ema(EmaArgs),
-    /// Load price history: `ingest csv FILE`, `ingest synthetic --symbols …`, `ingest fetch` (not yet).
+    /// Load price history: `ingest csv FILE`, `ingest fetch --symbols …`, `ingest synthetic --symbols …`.
     Ingest(IngestArgs),
     /// List assets with their price coverage.
     Assets(JsonArgs),
-    /// List, enable or disable timeframes.
-    Timeframes(Pending),
+    /// List timeframes (`--all` for every known one), or `enable|disable TF`.
+    Timeframes(TimeframesArgs),
     /// Ask a question about what was done; answered from memory and the runs table.
     Ask(AskArgs),
     /// Run the whole flow on synthetic prices in a throw-away database.
@@ -201,8 +201,60 @@ pub enum IngestAction {
         #[arg(long)]
         replace: bool,
     },
-    /// Fetch from CoinMarketCap or a keyless exchange (not implemented yet).
-    Fetch(Pending),
+    /// Fetch daily prices from CoinMarketCap (with a key) or a keyless exchange (Binance, Coinbase).
+    ///
+    /// Without --source: CoinMarketCap when a key is configured, else Binance, then Coinbase,
+    /// moving on (and saying so) when one is unavailable here. A stored series keeps its source
+    /// and only days after its last day are fetched, unless --since.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Comma-separated symbols.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// cmc, binance or coinbase (default: the chain above).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// First day to fetch (YYYY-MM-DD); default: the day after the stored last day, or all history.
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Last day to fetch (YYYY-MM-DD); default and latest: yesterday (UTC), the last complete day.
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
+    /// Replace a series that came from another source.
+    #[arg(long)]
+    pub replace: bool,
+    /// CoinMarketCap API base URL (overrides TALAB_CMC_BASE_URL and market_data.cmc_base_url).
+    #[arg(long, value_name = "URL")]
+    pub cmc_base_url: Option<String>,
+    /// Binance API base URL (overrides TALAB_BINANCE_BASE_URL and market_data.binance_base_url).
+    #[arg(long, value_name = "URL")]
+    pub binance_base_url: Option<String>,
+    /// Coinbase Exchange API base URL (overrides TALAB_COINBASE_BASE_URL and market_data.coinbase_base_url).
+    #[arg(long, value_name = "URL")]
+    pub coinbase_base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimeframesArgs {
+    #[command(subcommand)]
+    pub action: Option<TimeframesAction>,
+    /// List every known timeframe, not only the enabled (computed by default) ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TimeframesAction {
+    /// Compute this timeframe by default (any valid code, e.g. 2W_CAL_ISO; case does not matter).
+    Enable { tf: String },
+    /// Stop computing this timeframe by default.
+    Disable { tf: String },
 }
 
 #[derive(Debug, Args)]

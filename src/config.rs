@@ -37,6 +37,18 @@ impl<T> Setting<T> {
             source: None,
         }
     }
+
+    /// The value a command's own flag gives, when given: flags beat env and file.
+    pub fn with_flag(self, flag: Option<T>, name: &str) -> Self {
+        match flag {
+            Some(value) => Setting {
+                value: Some(value),
+                origin: Origin::Flag,
+                source: Some(name.to_string()),
+            },
+            None => self,
+        }
+    }
 }
 
 /// Connection settings of one HTTP AI platform.
@@ -59,6 +71,10 @@ pub struct Config {
     pub gemini: HttpPlatform,
     pub claude_code_binary: Setting<PathBuf>,
     pub cmc_api_key: Setting<Secret>,
+    /// Where the price sources are reached (proxies, tests); default: the providers' own APIs.
+    pub cmc_base_url: Setting<String>,
+    pub binance_base_url: Setting<String>,
+    pub coinbase_base_url: Setting<String>,
     pub embed_model_dir: Setting<PathBuf>,
     /// Where people read times (`ask`'s "today", tables): an IANA zone.
     pub timezone: Setting<Tz>,
@@ -135,6 +151,9 @@ struct FileClaudeCode {
 #[serde(deny_unknown_fields)]
 struct FileMarketData {
     cmc_api_key: Option<String>,
+    cmc_base_url: Option<String>,
+    binance_base_url: Option<String>,
+    coinbase_base_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -298,6 +317,30 @@ impl Config {
                 market_data.cmc_api_key.map(Secret::from),
                 None,
             ),
+            cmc_base_url: resolve(
+                None,
+                env,
+                &["TALAB_CMC_BASE_URL"],
+                |v| v,
+                market_data.cmc_base_url,
+                Some(talab_features::sources::CMC_BASE_URL.to_string()),
+            ),
+            binance_base_url: resolve(
+                None,
+                env,
+                &["TALAB_BINANCE_BASE_URL"],
+                |v| v,
+                market_data.binance_base_url,
+                Some(talab_features::sources::BINANCE_BASE_URL.to_string()),
+            ),
+            coinbase_base_url: resolve(
+                None,
+                env,
+                &["TALAB_COINBASE_BASE_URL"],
+                |v| v,
+                market_data.coinbase_base_url,
+                Some(talab_features::sources::COINBASE_BASE_URL.to_string()),
+            ),
             embed_model_dir: resolve(
                 None,
                 env,
@@ -353,6 +396,13 @@ impl Config {
             "market_data.cmc_api_key".to_string(),
             show(&self.cmc_api_key, secret),
         );
+        for (name, url) in [
+            ("cmc", &self.cmc_base_url),
+            ("binance", &self.binance_base_url),
+            ("coinbase", &self.coinbase_base_url),
+        ] {
+            out.insert(format!("market_data.{name}_base_url"), show(url, text));
+        }
         out.insert(
             "memory.embed_model_dir".to_string(),
             show(&self.embed_model_dir, path),
@@ -592,6 +642,37 @@ mod tests {
         assert!(
             err.starts_with("unknown time zone `Mars/Olympus` (from TALAB_TIMEZONE)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn price_source_urls_default_to_the_providers_and_follow_file_env_flag() {
+        let dir = home_with(
+            "[market_data]\nbinance_base_url = \"http://file\"\ncoinbase_base_url = \"http://cb-file\"\n",
+        );
+        let home = dir.path().to_str().unwrap();
+        let env = env_of(&[("TALAB_HOME", home), ("TALAB_BINANCE_BASE_URL", "http://env")]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        assert_eq!(
+            cfg.cmc_base_url.value.as_deref(),
+            Some("https://pro-api.coinmarketcap.com")
+        );
+        assert_eq!(cfg.cmc_base_url.origin, Origin::Default);
+        assert_eq!(cfg.binance_base_url.value.as_deref(), Some("http://env"));
+        assert_eq!(cfg.binance_base_url.origin, Origin::Env);
+        assert_eq!(cfg.coinbase_base_url.origin, Origin::File);
+        let flagged = cfg
+            .binance_base_url
+            .clone()
+            .with_flag(Some("http://flag".into()), "--binance-base-url");
+        assert_eq!(
+            (flagged.value.as_deref(), flagged.origin),
+            (Some("http://flag"), Origin::Flag)
+        );
+        let shown = cfg.entries();
+        assert_eq!(
+            shown["market_data.coinbase_base_url"].value.as_deref(),
+            Some("http://cb-file")
         );
     }
 

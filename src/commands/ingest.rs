@@ -1,11 +1,21 @@
-//! `talab ingest csv|synthetic` and `talab assets`: loading price history and showing what is
-//! stored. A bad file is refused whole (`file:line: column: reason`, exit 2) unless the user asks to
-//! skip bad rows; synthetic prices say so wherever they show.
+//! `talab ingest csv|fetch|synthetic` and `talab assets`: loading price history and showing what
+//! is stored. A bad file is refused whole (`file:line: column: reason`, exit 2) unless the user asks
+//! to skip bad rows; synthetic prices say so wherever they show; a fetch says which source served
+//! each symbol and why others were skipped.
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 use talab_db::Database;
-use talab_features::{CsvFormat, FeatureError, IngestOptions, IngestReport, SyntheticSource};
+use talab_features::{
+    AssetRegistry, BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FeatureError, FetchOptions,
+    FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
+};
 
-use crate::cli::{IngestAction, IngestArgs, JsonArgs};
+use crate::cli::{FetchArgs, IngestAction, IngestArgs, JsonArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
@@ -98,13 +108,245 @@ pub async fn run(config: &Config, args: IngestArgs) -> Result<(), CliError> {
             let source = SyntheticSource::new(seed).with_start(start);
             talab_features::ingest::ingest_synthetic(&db, &source, &symbols, days, replace).await?
         }
-        IngestAction::Fetch(_) => {
-            return Err(CliError::usage(
-                "`talab ingest fetch` is not implemented yet; load a CSV with `talab ingest csv FILE`",
-            ));
-        }
+        IngestAction::Fetch(fetch_args) => return fetch(config, &db, fetch_args, args.json).await,
     };
     print_reports(&reports, args.json)
+}
+
+/// One line of the fetch summary.
+#[derive(Debug, Serialize)]
+struct FetchRow {
+    symbol: String,
+    /// The source that served the rows (None when nothing was asked or all failed).
+    source: Option<SourceKind>,
+    from: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    fetched: usize,
+    report: Option<IngestReport>,
+    notes: Vec<String>,
+    error: Option<String>,
+}
+
+impl From<FetchOutcome> for FetchRow {
+    fn from(o: FetchOutcome) -> Self {
+        Self {
+            symbol: o.symbol,
+            source: o.source,
+            from: o.from,
+            until: Some(o.until),
+            fetched: o.fetched,
+            report: o.report,
+            notes: o.notes,
+            error: None,
+        }
+    }
+}
+
+/// The sources a fetch may use: the one named, or CMC (with a key), then Binance, then Coinbase.
+async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> Result<SourceChain, CliError> {
+    let url = |setting: &crate::config::Setting<String>, flag: &Option<String>, name: &str| {
+        setting
+            .clone()
+            .with_flag(flag.clone(), name)
+            .value
+            .unwrap_or_default()
+    };
+    let source_error = |e: FeatureError| CliError::usage(e.to_string());
+    let binance: Arc<dyn PriceSource> = Arc::new(
+        BinanceSource::new(&url(
+            &config.binance_base_url,
+            &args.binance_base_url,
+            "--binance-base-url",
+        ))
+        .map_err(source_error)?,
+    );
+    let coinbase: Arc<dyn PriceSource> = Arc::new(
+        CoinbaseSource::new(&url(
+            &config.coinbase_base_url,
+            &args.coinbase_base_url,
+            "--coinbase-base-url",
+        ))
+        .map_err(source_error)?,
+    );
+    let key = config.cmc_api_key.value.as_ref().filter(|k| !k.is_blank());
+    let cmc: Option<Arc<dyn PriceSource>> = match key {
+        Some(key) => {
+            let ids = AssetRegistry::open(db.clone())
+                .await?
+                .list()
+                .await?
+                .into_iter()
+                .filter_map(|a| a.cmc_id.map(|id| (a.symbol, id)));
+            let cmc = CmcSource::new(
+                &url(&config.cmc_base_url, &args.cmc_base_url, "--cmc-base-url"),
+                key.expose(),
+            )
+            .map_err(source_error)?
+            .with_ids(ids);
+            Some(Arc::new(cmc))
+        }
+        None => None,
+    };
+    let Some(named) = &args.source else {
+        return Ok(SourceChain::default_order(cmc, binance, coinbase));
+    };
+    match named.parse::<SourceKind>().map_err(CliError::usage)? {
+        SourceKind::Cmc => cmc.map(|c| SourceChain::new(vec![c])).ok_or_else(|| {
+            CliError::usage(
+                "--source cmc needs a CoinMarketCap API key: set CMC_API_KEY or market_data.cmc_api_key \
+                 (or use a keyless source: --source binance or --source coinbase)",
+            )
+        }),
+        SourceKind::Binance => Ok(SourceChain::new(vec![binance])),
+        SourceKind::Coinbase => Ok(SourceChain::new(vec![coinbase])),
+        other => Err(CliError::usage(format!(
+            "`{other}` is not a source to fetch from; use cmc, binance or coinbase \
+             (files load with `talab ingest csv`, synthetic prices with `talab ingest synthetic`)"
+        ))),
+    }
+}
+
+/// `talab ingest fetch`: each symbol in turn (one transaction each), a progress bar on a terminal,
+/// then a summary; a symbol that fails does not stop the others, but makes the exit code non-zero.
+async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> Result<(), CliError> {
+    let symbols = args
+        .symbols
+        .iter()
+        .map(|s| talab_features::normalise_symbol(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chain = chain(config, db, &args).await?;
+    let mut options = FetchOptions {
+        since: args.since,
+        replace: args.replace,
+        ..FetchOptions::default()
+    };
+    if let Some(until) = args.until {
+        options.until = options.until.min(until);
+    }
+    if let (Some(since), until) = (options.since, options.until)
+        && since > until
+    {
+        return Err(CliError::usage(format!(
+            "--since {since} is after the last day that can be fetched ({until}; today's day is not complete)"
+        )));
+    }
+    let bar = ProgressBar::new(symbols.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} fetching {msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            .expect("a valid progress template"),
+    );
+    if json || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mut rows = Vec::with_capacity(symbols.len());
+    let mut failures: Vec<(String, FeatureError)> = Vec::new();
+    for symbol in &symbols {
+        bar.set_message(format!("{symbol} from {}", names(&chain)));
+        match talab_features::fetch_symbol(db, &chain, symbol, &options).await {
+            Ok(outcome) => {
+                if !json {
+                    for note in &outcome.notes {
+                        bar.suspend(|| eprintln!("note: {note}"));
+                    }
+                }
+                rows.push(FetchRow::from(outcome));
+            }
+            Err(e) => {
+                rows.push(FetchRow {
+                    symbol: symbol.clone(),
+                    source: None,
+                    from: options.since,
+                    until: None,
+                    fetched: 0,
+                    report: None,
+                    notes: Vec::new(),
+                    error: Some(e.to_string()),
+                });
+                failures.push((symbol.clone(), e));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if json {
+        output::json(&rows)?;
+    } else {
+        print_fetch_summary(&rows);
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let usage = failures.iter().all(|(_, e)| {
+        matches!(
+            e,
+            FeatureError::SourceConflict { .. } | FeatureError::InvalidSymbol { .. }
+        )
+    });
+    let message = failures
+        .iter()
+        .map(|(s, e)| format!("{s}: {e}"))
+        .collect::<Vec<_>>()
+        .join("\n       ");
+    let message = format!(
+        "{} of {} symbols failed:\n       {message}",
+        failures.len(),
+        symbols.len()
+    );
+    Err(if usage {
+        CliError::usage(message)
+    } else {
+        CliError::failure(message)
+    })
+}
+
+fn names(chain: &SourceChain) -> String {
+    chain
+        .kinds()
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn print_fetch_summary(rows: &[FetchRow]) {
+    let mut table = output::table([
+        "symbol",
+        "source",
+        "from",
+        "fetched",
+        "inserted",
+        "updated",
+        "unchanged",
+        "first",
+        "last",
+        "gaps",
+        "status",
+    ]);
+    let day = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+    for r in rows {
+        let rep = r.report.as_ref();
+        let n = |f: fn(&IngestReport) -> usize| rep.map_or("0".to_string(), |x| f(x).to_string());
+        let status = match (&r.error, r.source, rep) {
+            (Some(_), _, _) => "failed".to_string(),
+            (None, None, _) => "up to date".to_string(),
+            (None, Some(_), None) => "no new rows".to_string(),
+            (None, Some(_), Some(_)) => "loaded".to_string(),
+        };
+        table.add_row([
+            r.symbol.clone(),
+            r.source.map_or(String::new(), |s| s.to_string()),
+            r.from.map_or("start".to_string(), |d| d.to_string()),
+            r.fetched.to_string(),
+            n(|x| x.inserted),
+            n(|x| x.updated),
+            n(|x| x.unchanged),
+            day(rep.and_then(|x| x.first_day)),
+            day(rep.and_then(|x| x.last_day)),
+            rep.map_or(String::new(), |x| x.gaps.to_string()),
+            status,
+        ]);
+    }
+    println!("{table}");
 }
 
 pub async fn assets(config: &Config, args: JsonArgs) -> Result<(), CliError> {

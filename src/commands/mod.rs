@@ -7,6 +7,7 @@ pub mod ema;
 mod ingest;
 mod memory;
 mod status;
+mod timeframes;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Ema(args) => ema::show(&config, args).await,
         Command::Ask(args) => ask::run(&config, args).await,
         Command::Demo(args) => demo::run(&overrides, args, cli.global.quiet).await,
+        Command::Timeframes(args) => timeframes::run(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()

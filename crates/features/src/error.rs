@@ -108,6 +108,10 @@ pub enum FeatureError {
     /// A price source failed or refused (HTTP error, plan limit, bad response).
     #[error("price source {source_name}: {reason}")]
     Source { source_name: String, reason: String },
+    /// A price source cannot serve here (blocked region, plan limit, bad key, unreachable, unknown
+    /// pair): the next source may, so the default chain falls through on this one.
+    #[error("price source {source_name} is unavailable: {reason}")]
+    SourceUnavailable { source_name: String, reason: String },
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars::error::PolarsError),

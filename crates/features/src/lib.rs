@@ -48,7 +48,10 @@ pub use error::FeatureError;
 pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, ingest_rows};
 pub use migrations::MIGRATIONS;
 pub use prices::{RawPrice, SourceKind, day_end, day_start, load_raw};
-pub use sources::{CsvFormat, PriceSource, SyntheticSource};
+pub use sources::{
+    BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FetchOptions, FetchOutcome, HttpOptions,
+    PriceSource, SourceChain, SyntheticSource, fetch_symbol,
+};
 pub use store::{EMA_COLUMNS, EmaRow, FeatureStore, ema_frame};
 pub use timeframe::{
     ALLOWED_PERIODS, DEFAULT_CANONICAL_TIMEFRAMES, DEFAULT_PERIODS, DEFAULT_TIMEFRAME, Timeframe,

@@ -1,18 +1,34 @@
 //! Price sources: everything that can deliver raw daily rows for an asset, behind one
 //! [`PriceSource`] trait, so ingest, refresh and the CLI do not care where prices come from.
 //!
-//! Implemented here: CSV files ([`csv`]: CoinMarketCap's `;` export and plain OHLCV files) and the
-//! seeded [`synthetic`] random walk for offline demos and benchmarks.
+//! Implemented here: CSV files ([`csv`]: CoinMarketCap's `;` export and plain OHLCV files), the
+//! seeded [`synthetic`] random walk for offline demos and benchmarks, and three HTTP sources:
+//! CoinMarketCap's API ([`cmc`], needs a key), Binance klines ([`binance`]) and Coinbase candles
+//! ([`coinbase`]), both keyless. [`chain`] tries sources in order (CMC when a key is set, then
+//! Binance, then Coinbase), falling through on "unavailable here"; [`fetch`] loads what they
+//! deliver incrementally.
 
+pub mod binance;
+pub mod chain;
+pub mod cmc;
+pub mod coinbase;
 pub mod csv;
+pub mod fetch;
+pub(crate) mod http;
 pub mod synthetic;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 
 use crate::FeatureError;
 use crate::prices::{RawPrice, SourceKind};
 
+pub use self::binance::{BINANCE_BASE_URL, BinanceSource};
+pub use self::chain::{Fetched, SourceChain};
+pub use self::cmc::{CMC_BASE_URL, CmcSource};
+pub use self::coinbase::{COINBASE_BASE_URL, CoinbaseSource};
 pub use self::csv::{BadCsvRow, CsvFormat, CsvRow, CsvSource, ParsedCsv, parse_csv, parse_csv_file};
+pub use self::fetch::{FetchOptions, FetchOutcome, fetch_symbol};
+pub use self::http::HttpOptions;
 pub use self::synthetic::SyntheticSource;
 
 /// Something that delivers raw daily rows for one asset at a time. Object safe (`Arc<dyn PriceSource>`).
@@ -36,4 +52,40 @@ pub(crate) fn within(rows: Vec<RawPrice>, since: Option<NaiveDate>, until: Naive
     rows.into_iter()
         .filter(|r| since.is_none_or(|s| r.day() >= s) && r.day() <= until)
         .collect()
+}
+
+/// The candle length an exchange source is asked for. Raw prices are daily; hourly candles are
+/// offered by the exchange sources for callers that want them (talab does not store them yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    Hour,
+}
+
+impl Interval {
+    /// The candle's length.
+    pub fn duration(self) -> Duration {
+        match self {
+            Self::Day => Duration::days(1),
+            Self::Hour => Duration::hours(1),
+        }
+    }
+
+    /// Binance's name (`1d`, `1h`).
+    pub fn binance(self) -> &'static str {
+        match self {
+            Self::Day => "1d",
+            Self::Hour => "1h",
+        }
+    }
+
+    /// The candle's `ts`: its last millisecond (D 23:59:59.999 for a day).
+    pub fn close_of(self, open: DateTime<Utc>) -> DateTime<Utc> {
+        open + self.duration() - Duration::milliseconds(1)
+    }
+
+    /// The start of the candle containing `t`.
+    pub fn floor(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        t.duration_trunc(self.duration()).unwrap_or(t)
+    }
 }

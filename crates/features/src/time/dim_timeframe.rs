@@ -4,12 +4,13 @@
 //! Rows are seeded by the `time_model` migration; enabling a valid code that is not seeded adds its
 //! row, derived from the parsed [`Timeframe`], so the table and the parser never disagree.
 
+use serde::Serialize;
 use talab_db::{Database, on_pool};
 
 use crate::{FeatureError, MIGRATIONS, Timeframe};
 
 /// One row of `dim_timeframe`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeframeInfo {
     /// Canonical code (`1W_CAL_ISO`), the primary key.
     pub tf: String,
@@ -61,6 +62,22 @@ impl TimeframeInfo {
             sort_order: tf.sort_order(),
             is_canonical,
         }
+    }
+
+    /// The family people choose from: `tf_day`, `calendar US`, `calendar ISO anchored`, `intraday`…
+    pub fn family(&self) -> String {
+        if self.is_intraday {
+            return "intraday".into();
+        }
+        let mut family = self.alignment_type.clone();
+        if let Some(scheme) = &self.calendar_scheme {
+            family.push(' ');
+            family.push_str(scheme);
+        }
+        if self.anchored {
+            family.push_str(" anchored");
+        }
+        family
     }
 
     /// The parsed timeframe of this row.

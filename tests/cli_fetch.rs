@@ -1,0 +1,367 @@
+//! `talab ingest fetch` against wiremock exchanges (base URLs from the environment and flags), and
+//! `talab timeframes`, as a user runs them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::{Duration, NaiveDate};
+use serde_json::{Value, json};
+use wiremock::matchers::{path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn talab(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
+    cmd.env_clear()
+        .env("TALAB_HOME", home)
+        .env("PATH", home)
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run talab")
+}
+
+/// Runs talab off the async runtime, so the mock servers keep answering.
+async fn talab_async(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = home.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        talab(&home, &args, &env)
+    })
+    .await
+    .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 1, d).unwrap()
+}
+
+fn ms(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis()
+}
+
+fn klines(from: u32, to: u32) -> Value {
+    (from..=to)
+        .map(|d| {
+            let p = 40_000.0 + f64::from(d) * 100.0;
+            json!([
+                ms(day(d)),
+                format!("{p}"),
+                format!("{}", p + 500.0),
+                format!("{}", p - 500.0),
+                format!("{}", p + 50.0),
+                "1234.5",
+                ms(day(d)) + 86_400_000 - 1,
+                "0",
+                1,
+                "0",
+                "0",
+                "0"
+            ])
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
+    let binance = MockServer::start().await;
+    Mock::given(path("/api/v3/klines"))
+        .and(query_param("symbol", "BTCUSDT"))
+        .and(query_param("startTime", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(klines(1, 5)))
+        .expect(1)
+        .mount(&binance)
+        .await;
+    Mock::given(path("/api/v3/klines"))
+        .and(query_param("symbol", "BTCUSDT"))
+        .and(query_param("startTime", ms(day(6)).to_string()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(klines(6, 8)))
+        .expect(1)
+        .mount(&binance)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let env = [("TALAB_BINANCE_BASE_URL", binance.uri())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let v = ok_json(
+        &talab_async(
+            home.path(),
+            &[
+                "ingest",
+                "fetch",
+                "--symbols",
+                "btc",
+                "--until",
+                "2024-01-05",
+                "--json",
+            ],
+            &env,
+        )
+        .await,
+    );
+    let r = &v[0];
+    assert_eq!(
+        (r["symbol"].as_str(), r["source"].as_str(), r["fetched"].as_u64()),
+        (Some("BTC"), Some("binance"), Some(5)),
+        "{v}"
+    );
+    assert_eq!(r["report"]["inserted"], 5);
+
+    // Up to date: nothing asked, said so.
+    let out = talab_async(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-05"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("BTC: up to date through 2024-01-05"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("up to date"), "{}", text(&out.stdout));
+
+    // Only the new days; the summary table names them.
+    let out = talab_async(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-08"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("| BTC ") && table.contains("2024-01-06") && table.contains("2024-01-08"),
+        "{table}"
+    );
+
+    let assets = ok_json(&talab(home.path(), &["assets", "--json"], &[]));
+    assert_eq!(
+        (
+            assets[0]["symbol"].as_str(),
+            assets[0]["rows"].as_i64(),
+            assets[0]["source"].as_str(),
+            assets[0]["first_day"].as_str(),
+            assets[0]["last_day"].as_str(),
+        ),
+        (
+            Some("BTC"),
+            Some(8),
+            Some("binance"),
+            Some("2024-01-01"),
+            Some("2024-01-08")
+        )
+    );
+    binance.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() {
+    let blocked = MockServer::start().await;
+    Mock::given(path("/api/v3/klines"))
+        .respond_with(
+            ResponseTemplate::new(451)
+                .set_body_json(json!({"code": 0, "msg": "Service unavailable from a restricted location"})),
+        )
+        .mount(&blocked)
+        .await;
+    let coinbase = MockServer::start().await;
+    let candles: Vec<Value> = (1..=3)
+        .rev()
+        .map(|d| json!([ms(day(d)) / 1000, 1.0, 3.0, 2.0, 2.5, 10.0]))
+        .collect();
+    Mock::given(path("/products/ETH-USD/candles"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(candles))
+        .mount(&coinbase)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    // The environment points at a host where nothing listens; the flag wins.
+    let env = [
+        ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
+        ("TALAB_COINBASE_BASE_URL", coinbase.uri().leak()),
+    ];
+    let out = talab_async(
+        home.path(),
+        &[
+            "ingest",
+            "fetch",
+            "--symbols",
+            "ETH",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-03",
+            "--binance-base-url",
+            &blocked.uri(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("binance is unavailable") && err.contains("HTTP 451") && err.contains("trying coinbase"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("coinbase"), "{}", text(&out.stdout));
+
+    let shown = ok_json(&talab(home.path(), &["config", "show", "--json"], &env));
+    let text_of = |v: &Value| v.to_string();
+    assert!(
+        text_of(&shown).contains("TALAB_COINBASE_BASE_URL"),
+        "config show names where the URL came from: {shown}"
+    );
+}
+
+#[test]
+fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--source", "cmc"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs a CoinMarketCap API key"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = talab(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--source", "csv"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("use cmc, binance or coinbase"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = talab(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--source", "yahoo"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown source 'yahoo'"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_synthetic_series_is_not_extended_by_a_fetch() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(
+        home.path(),
+        &["ingest", "synthetic", "--symbols", "BTC", "--days", "10"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No server anywhere: the refusal comes before any request.
+    let env = [
+        ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
+        ("TALAB_COINBASE_BASE_URL", "http://127.0.0.1:1"),
+    ];
+    let out = talab(home.path(), &["ingest", "fetch", "--symbols", "BTC"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("already has 10 rows from source 'synthetic'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timeframes_list_enable_and_disable() {
+    let home = tempfile::tempdir().unwrap();
+    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    let codes = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tf"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(codes(&listed).len(), 13);
+    assert_eq!(listed[0]["tf"], "1D");
+    assert_eq!(listed[0]["family"], "tf_day");
+    assert_eq!(listed[0]["tf_days_nominal"], 1);
+    assert!(listed.as_array().unwrap().iter().all(|r| r["enabled"] == true));
+
+    let out = talab(home.path(), &["timeframes", "enable", "2w_cal_iso"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("enabled 2W_CAL_ISO"),
+        "{}",
+        text(&out.stdout)
+    );
+    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    assert!(codes(&listed).contains(&"2W_CAL_ISO".to_string()));
+
+    let out = talab(home.path(), &["timeframes", "disable", "1y_cal", "--json"], &[]);
+    let row = ok_json(&out);
+    assert_eq!(
+        (row["tf"].as_str(), row["enabled"].as_bool()),
+        (Some("1Y_CAL"), Some(false))
+    );
+    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    assert!(!codes(&listed).contains(&"1Y_CAL".to_string()));
+    let all = ok_json(&talab(home.path(), &["timeframes", "--all", "--json"], &[]));
+    let all_codes = codes(&all);
+    assert!(
+        all_codes.contains(&"1Y_CAL".to_string()) && all_codes.len() > 13,
+        "{all_codes:?}"
+    );
+    let table = text(&talab(home.path(), &["timeframes", "--all"], &[]).stdout);
+    assert!(
+        table.contains("calendar ISO") && table.contains("1W_CAL_US"),
+        "{table}"
+    );
+
+    for args in [
+        &["timeframes", "enable", "2X"][..],
+        &["timeframes", "disable", "7H"],
+    ] {
+        let out = talab(home.path(), args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("unknown timeframe")
+                && err.contains("`talab timeframes --all` lists the known ones"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_until_window_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let tomorrow = (chrono::Utc::now().date_naive() + Duration::days(1)).to_string();
+    let out = talab(
+        home.path(),
+        &["ingest", "fetch", "--symbols", "BTC", "--since", &tomorrow],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("today's day is not complete"),
+        "{}",
+        text(&out.stderr)
+    );
+}
