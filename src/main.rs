@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod local_tools;
 mod logging;
 mod output;
 mod wiring;

@@ -2,6 +2,7 @@
 //! from one URL, and each crate gets it to create and use its own tables.
 
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,7 +14,10 @@ use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
 use talab_memory::{Embedder, MemoryError, SqlMemoryManager};
-use talab_orchestrator::{ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, TaskStore};
+use talab_orchestrator::{
+    ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, OrchestratorError, PriceTable,
+    TalabOrchestrator, TaskStore,
+};
 
 use crate::config::{Config, HttpPlatform};
 use crate::exit::CliError;
@@ -47,8 +51,48 @@ pub fn environment(config: &Config) -> EnvironmentConfig {
         claude_code: ClaudeCodeConfig {
             binary: config.claude_code_binary.value.clone(),
         },
-        local_tools: Vec::new(),
+        local_tools: crate::local_tools::registry(config).names(),
     }
+}
+
+/// How long one platform call may take when the command does not say (`--timeout`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl From<OrchestratorError> for CliError {
+    fn from(e: OrchestratorError) -> Self {
+        match e {
+            OrchestratorError::Db(db) => db.into(),
+            e @ (OrchestratorError::BatchFile { .. }
+            | OrchestratorError::BatchLine { .. }
+            | OrchestratorError::Config { .. }) => CliError::usage(e.to_string()),
+            other => CliError::failure(other.to_string()),
+        }
+    }
+}
+
+/// The price table: the built-in snapshot with the configured LiteLLM-format file over it.
+pub fn prices(config: &Config) -> Result<Arc<PriceTable>, CliError> {
+    Ok(Arc::new(PriceTable::load(config.price_file.value.as_deref())?))
+}
+
+/// The real orchestrator on `db`: an adapter for every configured platform (and `local` with
+/// talab's tools), the configured quotas, the price table, and `timeout` per call.
+pub async fn orchestrator(
+    config: &Config,
+    db: Database,
+    timeout: Duration,
+) -> Result<TalabOrchestrator, CliError> {
+    let prices = prices(config)?;
+    let adapters = talab_orchestrator::adapters::build(
+        &environment(config),
+        prices.clone(),
+        crate::local_tools::registry(config),
+        timeout,
+    )?;
+    Ok(TalabOrchestrator::open(db, adapters, config.quota_config())
+        .await?
+        .with_pricer(prices)
+        .with_call_timeout(timeout))
 }
 
 /// The user's time zone (always set: the config defaults it).

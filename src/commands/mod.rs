@@ -1,9 +1,14 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
+mod batch;
 mod config;
+mod costs;
 mod ingest;
 mod memory;
+mod quota;
+mod run;
 mod status;
+mod tasks;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -22,6 +27,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Memory(args) => memory::run(&config, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
         Command::Assets(args) => ingest::assets(&config, args).await,
+        Command::Run(args) => run::run(&config, args).await,
+        Command::Batch(args) => batch::run(&config, args).await,
+        Command::Tasks(args) => tasks::run(&config, args).await,
+        Command::Quota(args) => quota::run(&config, args).await,
+        Command::Costs(args) => costs::run(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()
