@@ -1,7 +1,5 @@
 //! The command line: global flags and the commands the specs name.
 //!
-//! Commands whose work is not built yet still parse their arguments (so scripts can be written
-//! against them) but exit 2 with "not implemented yet"; nothing claims to work before it does.
 
 use std::path::PathBuf;
 
@@ -53,17 +51,17 @@ pub enum Command {
     /// Add, search and manage memories.
     Memory(MemoryArgs),
     /// Run one AI task: `run "prompt" [--type] [--platform]`.
-    Run(Pending),
+    Run(RunArgs),
     /// Run tasks from a JSON Lines file in parallel.
-    Batch(Pending),
+    Batch(BatchArgs),
     /// List and show stored tasks.
-    Tasks(Pending),
+    Tasks(TasksArgs),
     /// Which AI platforms are configured and usable, and whether the database opens.
     Status(StatusArgs),
     /// Quota use per platform.
-    Quota(Pending),
+    Quota(JsonArgs),
     /// Spending per platform, model or day.
-    Costs(Pending),
+    Costs(CostsArgs),
     /// Show the effective configuration (secrets masked).
     Config(ConfigArgs),
 }
@@ -146,14 +144,6 @@ pub struct EmaArgs {
     /// table, csv or json.
     #[arg(long, default_value = "table")]
     pub format: String,
-}
-
-/// Arguments of a command that is not built yet: accepted, so the error is "not implemented yet"
-/// rather than an argument error.
-#[derive(Debug, Args)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +346,99 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The instruction (`-` reads it from stdin).
+    pub prompt: String,
+    /// The kind of work; it decides the platform order: code_generation, refactoring, research,
+    /// data_analysis, documentation, code_review, sql_db_work, testing, debugging, planning.
+    #[arg(long = "type", value_name = "TYPE", default_value = "research")]
+    pub task_type: talab_orchestrator::TaskType,
+    /// Try this platform first (claude, claude_code, chatgpt, gemini, local).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<talab_orchestrator::Platform>,
+    /// Fail instead of routing elsewhere when --platform cannot run the task.
+    #[arg(long, requires = "platform")]
+    pub strict: bool,
+    /// Time limit of one call to a platform, in seconds (default 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// The local tool to run (the `local` platform runs only tasks that name one).
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
+    /// Machine-readable output (the whole result).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// A JSON Lines file: one task per line, e.g. {"type":"research","prompt":"…"}.
+    pub file: PathBuf,
+    /// At most this many tasks at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub parallel: u64,
+    /// Time limit of one call to a platform, in seconds (default 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Machine-readable output: every result, in input order, and the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    #[command(subcommand)]
+    pub action: TasksAction,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksAction {
+    /// Stored tasks, newest first.
+    List {
+        /// At most this many tasks.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        /// Skip this many (of those matching --status).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Only succeeded (ok) or failed tasks.
+        #[arg(long, value_enum)]
+        status: Option<TaskStatusFilter>,
+    },
+    /// One task: routing decision, attempts, result, cost, correlation and chain ids.
+    Show { id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskStatusFilter {
+    Ok,
+    Failed,
+}
+
+#[derive(Debug, Args)]
+pub struct CostsArgs {
+    /// Only calls on or after this day (YYYY-MM-DD, in your time zone).
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// One row per platform, model or day (UTC).
+    #[arg(long, value_enum, default_value = "platform")]
+    pub by: CostsBy,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostsBy {
+    Platform,
+    Model,
+    Day,
+}
+
+#[derive(Debug, Args)]
 pub struct ConfigArgs {
     #[command(subcommand)]
     pub action: ConfigAction,
@@ -432,5 +515,20 @@ mod tests {
             "2021-02-01",
         ];
         assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
+    fn run_refuses_unknown_types_and_platforms_and_strict_needs_a_platform() {
+        let cli =
+            Cli::try_parse_from(["talab", "run", "q", "--type", "planning", "--platform", "gemini"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.task_type, talab_orchestrator::TaskType::Planning);
+        assert_eq!(args.platform, Some(talab_orchestrator::Platform::Gemini));
+        let e = Cli::try_parse_from(["talab", "run", "q", "--type", "poetry"]).unwrap_err();
+        assert!(e.to_string().contains("code_generation"), "{e}");
+        assert!(Cli::try_parse_from(["talab", "run", "q", "--platform", "gpt"]).is_err());
+        assert!(Cli::try_parse_from(["talab", "run", "q", "--strict"]).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use serde::Deserialize;
-use talab_orchestrator::Secret;
+use talab_orchestrator::{Platform, PlatformQuota, QuotaConfig, Secret};
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -59,6 +59,16 @@ pub struct HttpPlatform {
     pub model: Setting<String>,
 }
 
+/// Daily limits of one platform (`[quota.<platform>]`): a window is one day in `reset_tz`.
+#[derive(Debug, Clone)]
+pub struct QuotaSettings {
+    pub requests_per_day: Setting<u64>,
+    pub tokens_per_day: Setting<u64>,
+    /// Where the day starts (default: UTC; Gemini: America/Los_Angeles, its free tier's reset).
+    pub reset_tz: Setting<Tz>,
+    pub daily_budget_usd: Setting<f64>,
+}
+
 /// The whole effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -78,6 +88,10 @@ pub struct Config {
     pub embed_model_dir: Setting<PathBuf>,
     /// Where people read times (`ask`'s "today", tables): an IANA zone.
     pub timezone: Setting<Tz>,
+    /// Quota limits of each platform (every platform has an entry, mostly unset).
+    pub quota: BTreeMap<Platform, QuotaSettings>,
+    /// A LiteLLM-format price file merged over the built-in price table.
+    pub price_file: Setting<PathBuf>,
 }
 
 /// A configuration problem; always bad input (exit 2).
@@ -98,6 +112,13 @@ pub enum ConfigError {
     TimeZone { value: String, from: String },
     #[error("cannot determine a home folder for talab's data; set TALAB_HOME")]
     NoHome,
+    #[error("{key} = `{value}` (from {from}): expected {expected}")]
+    Invalid {
+        key: String,
+        value: String,
+        from: String,
+        expected: &'static str,
+    },
 }
 
 /// What the command line contributed (global flags).
@@ -118,6 +139,10 @@ struct FileConfig {
     market_data: FileMarketData,
     #[serde(default)]
     memory: FileMemory,
+    #[serde(default)]
+    quota: FileQuota,
+    #[serde(default)]
+    pricing: FilePricing,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +185,46 @@ struct FileMarketData {
 #[serde(deny_unknown_fields)]
 struct FileMemory {
     embed_model_dir: Option<PathBuf>,
+}
+
+/// `[quota.<platform>]` tables; a platform not named has no limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuota {
+    claude: Option<FileQuotaLimits>,
+    claude_code: Option<FileQuotaLimits>,
+    chatgpt: Option<FileQuotaLimits>,
+    gemini: Option<FileQuotaLimits>,
+    local: Option<FileQuotaLimits>,
+}
+
+impl FileQuota {
+    fn take(&mut self, platform: Platform) -> FileQuotaLimits {
+        match platform {
+            Platform::Claude => self.claude.take(),
+            Platform::ClaudeCode => self.claude_code.take(),
+            Platform::Chatgpt => self.chatgpt.take(),
+            Platform::Gemini => self.gemini.take(),
+            Platform::Local => self.local.take(),
+        }
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuotaLimits {
+    requests_per_day: Option<u64>,
+    tokens_per_day: Option<u64>,
+    /// Parsed by serde, so a bad zone is reported with its line and column.
+    reset_tz: Option<Tz>,
+    daily_budget_usd: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePricing {
+    price_file: Option<PathBuf>,
 }
 
 /// Resolves one value: the flag wins, then the first environment variable that is set and
@@ -226,6 +291,101 @@ fn http_platform(
     }
 }
 
+/// Resolves a value whose environment form must be parsed: a variable that does not parse is an
+/// error naming it (never silently ignored), then the file, then unset.
+fn resolve_parsed<T>(
+    env: &dyn Fn(&str) -> Option<String>,
+    env_name: &str,
+    key: &str,
+    expected: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+    file: Option<T>,
+) -> Result<Setting<T>, ConfigError> {
+    let named = resolve(None, env, &[env_name], |v| v, None, None);
+    if let Some(text) = named.value {
+        let value = parse(text.trim()).ok_or_else(|| ConfigError::Invalid {
+            key: key.to_string(),
+            value: text.clone(),
+            from: env_name.to_string(),
+            expected,
+        })?;
+        return Ok(Setting {
+            value: Some(value),
+            origin: Origin::Env,
+            source: named.source,
+        });
+    }
+    Ok(match file {
+        Some(value) => Setting {
+            value: Some(value),
+            origin: Origin::File,
+            source: None,
+        },
+        None => Setting::unset(),
+    })
+}
+
+/// Every platform's quota: `[quota.<platform>]` overridden by `TALAB_QUOTA_<PLATFORM>_<FIELD>`
+/// (e.g. `TALAB_QUOTA_GEMINI_REQUESTS_PER_DAY=250`).
+fn resolve_quota(
+    env: &dyn Fn(&str) -> Option<String>,
+    mut file: FileQuota,
+) -> Result<BTreeMap<Platform, QuotaSettings>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for &platform in Platform::ALL {
+        let limits = file.take(platform);
+        let upper = platform.as_str().to_ascii_uppercase();
+        let var = |field: &str| format!("TALAB_QUOTA_{upper}_{}", field.to_ascii_uppercase());
+        let key = |field: &str| format!("quota.{platform}.{field}");
+        let count = |s: &str| s.parse::<u64>().ok();
+        let dollars = |s: &str| s.parse::<f64>().ok().filter(|d| d.is_finite() && *d >= 0.0);
+        if let Some(usd) = limits.daily_budget_usd.filter(|d| !(d.is_finite() && *d >= 0.0)) {
+            return Err(ConfigError::Invalid {
+                key: key("daily_budget_usd"),
+                value: usd.to_string(),
+                from: "talab.toml".into(),
+                expected: "a non-negative number of US dollars",
+            });
+        }
+        let settings = QuotaSettings {
+            requests_per_day: resolve_parsed(
+                env,
+                &var("requests_per_day"),
+                &key("requests_per_day"),
+                "a whole number of requests",
+                count,
+                limits.requests_per_day,
+            )?,
+            tokens_per_day: resolve_parsed(
+                env,
+                &var("tokens_per_day"),
+                &key("tokens_per_day"),
+                "a whole number of tokens",
+                count,
+                limits.tokens_per_day,
+            )?,
+            reset_tz: resolve_parsed(
+                env,
+                &var("reset_tz"),
+                &key("reset_tz"),
+                "an IANA time zone such as America/Los_Angeles or UTC",
+                |s| s.parse::<Tz>().ok(),
+                limits.reset_tz,
+            )?,
+            daily_budget_usd: resolve_parsed(
+                env,
+                &var("daily_budget_usd"),
+                &key("daily_budget_usd"),
+                "a non-negative number of US dollars",
+                dollars,
+                limits.daily_budget_usd,
+            )?,
+        };
+        out.insert(platform, settings);
+    }
+    Ok(out)
+}
+
 impl Config {
     /// Loads the configuration from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
@@ -269,8 +429,11 @@ impl Config {
             platforms,
             market_data,
             memory,
+            quota,
+            pricing,
         } = file;
         let timezone = resolve_timezone(env, timezone)?;
+        let quota = resolve_quota(env, quota)?;
         Ok(Config {
             database_url: resolve(
                 flag_db,
@@ -350,9 +513,35 @@ impl Config {
                 None,
             ),
             timezone,
+            quota,
+            price_file: resolve(
+                None,
+                env,
+                &["TALAB_PRICE_FILE"],
+                PathBuf::from,
+                pricing.price_file,
+                None,
+            ),
             home,
             file: file_path,
         })
+    }
+
+    /// The quota limits as the orchestrator takes them (platforms without any setting left out).
+    pub fn quota_config(&self) -> QuotaConfig {
+        let mut out = QuotaConfig::default();
+        for (&platform, q) in &self.quota {
+            let limits = PlatformQuota {
+                requests_per_day: q.requests_per_day.value,
+                tokens_per_day: q.tokens_per_day.value,
+                reset_tz: q.reset_tz.value,
+                daily_budget_usd: q.daily_budget_usd.value,
+            };
+            if limits != PlatformQuota::default() {
+                out = out.with(platform, limits);
+            }
+        }
+        out
     }
 
     /// The database URL to open (always set: it defaults to the SQLite file under the home).
@@ -411,6 +600,19 @@ impl Config {
             "timezone".to_string(),
             show(&self.timezone, |tz: &Tz| tz.name().to_string()),
         );
+        out.insert("pricing.price_file".to_string(), show(&self.price_file, path));
+        // Quota keys only when set: twenty "(not set)" lines would hide the settings that matter.
+        for (platform, q) in &self.quota {
+            let mut add = |field: &str, shown: ShownSetting| {
+                if shown.value.is_some() {
+                    out.insert(format!("quota.{platform}.{field}"), shown);
+                }
+            };
+            add("requests_per_day", show(&q.requests_per_day, u64::to_string));
+            add("tokens_per_day", show(&q.tokens_per_day, u64::to_string));
+            add("reset_tz", show(&q.reset_tz, |tz: &Tz| tz.name().to_string()));
+            add("daily_budget_usd", show(&q.daily_budget_usd, f64::to_string));
+        }
         out
     }
 }
@@ -673,6 +875,70 @@ mod tests {
         assert_eq!(
             shown["market_data.coinbase_base_url"].value.as_deref(),
             Some("http://cb-file")
+        );
+    }
+
+    #[test]
+    fn quota_limits_come_from_the_file_and_env_overrides_them() {
+        let dir = home_with(
+            "[quota.gemini]\nrequests_per_day = 250\ntokens_per_day = 1000000\n\n[quota.claude]\n\
+             daily_budget_usd = 2.5\nreset_tz = \"Europe/Paris\"\n\n[pricing]\nprice_file = \"/p.json\"\n",
+        );
+        let home = dir.path().to_str().unwrap();
+        let env = env_of(&[
+            ("TALAB_HOME", home),
+            ("TALAB_QUOTA_GEMINI_REQUESTS_PER_DAY", "20"),
+        ]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        let gemini = &cfg.quota[&Platform::Gemini];
+        assert_eq!(gemini.requests_per_day.value, Some(20));
+        assert_eq!(
+            gemini.requests_per_day.source.as_deref(),
+            Some("TALAB_QUOTA_GEMINI_REQUESTS_PER_DAY")
+        );
+        assert_eq!(gemini.tokens_per_day.origin, Origin::File);
+        let q = cfg.quota_config();
+        assert_eq!(q.platforms.len(), 2, "{q:?}");
+        assert_eq!(q.platforms[&Platform::Claude].daily_budget_usd, Some(2.5));
+        assert_eq!(q.reset_tz(Platform::Claude), chrono_tz::Europe::Paris);
+        assert_eq!(cfg.price_file.value.as_deref(), Some(Path::new("/p.json")));
+        let shown = cfg.entries();
+        assert_eq!(shown["quota.gemini.requests_per_day"].origin, Origin::Env);
+        assert_eq!(
+            shown["quota.claude.reset_tz"].value.as_deref(),
+            Some("Europe/Paris")
+        );
+        assert!(!shown.contains_key("quota.chatgpt.requests_per_day"));
+    }
+
+    #[test]
+    fn bad_quota_settings_are_errors_that_say_where() {
+        let dir = home_with("[quota.claude]\nrequests_per_day = 5\nrequest_per_day = 5\n");
+        let home = dir.path().to_str().unwrap();
+        let err = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":3:1: unknown field `request_per_day`"), "{err}");
+
+        let dir = home_with("[quota.gemini]\nreset_tz = \"Pacific/Nowhere\"\n");
+        let home = dir.path().to_str().unwrap();
+        let err = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("talab.toml:2:"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let env = env_of(&[
+            ("TALAB_HOME", home),
+            ("TALAB_QUOTA_CLAUDE_TOKENS_PER_DAY", "lots"),
+        ]);
+        let err = Config::load_with(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "quota.claude.tokens_per_day = `lots` (from TALAB_QUOTA_CLAUDE_TOKENS_PER_DAY): expected a whole number of tokens"
         );
     }
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod flow;
+pub mod local_tools;
 pub mod logging;
 pub mod output;
 pub mod wiring;

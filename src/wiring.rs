@@ -2,6 +2,7 @@
 //! from one URL, and each crate gets it to create and use its own tables.
 
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,7 +14,11 @@ use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
 use talab_memory::{Embedder, MemoryError, SqlMemoryManager};
-use talab_orchestrator::{ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, TaskStore};
+use talab_orchestrator::adapters::LocalToolRegistry;
+use talab_orchestrator::{
+    ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, OrchestratorError, PriceTable,
+    TalabOrchestrator, TaskStore,
+};
 
 use crate::config::{Config, HttpPlatform};
 use crate::exit::CliError;
@@ -47,8 +52,62 @@ pub fn environment(config: &Config) -> EnvironmentConfig {
         claude_code: ClaudeCodeConfig {
             binary: config.claude_code_binary.value.clone(),
         },
-        local_tools: Vec::new(),
+        local_tools: crate::local_tools::registry(config).names(),
     }
+}
+
+/// How long one platform call may take when the command does not say (`--timeout`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl From<OrchestratorError> for CliError {
+    fn from(e: OrchestratorError) -> Self {
+        match e {
+            OrchestratorError::Db(db) => db.into(),
+            e @ (OrchestratorError::BatchFile { .. }
+            | OrchestratorError::BatchLine { .. }
+            | OrchestratorError::Config { .. }) => CliError::usage(e.to_string()),
+            other => CliError::failure(other.to_string()),
+        }
+    }
+}
+
+/// The price table: the built-in snapshot with the configured LiteLLM-format file over it.
+pub fn prices(config: &Config) -> Result<Arc<PriceTable>, CliError> {
+    Ok(Arc::new(PriceTable::load(config.price_file.value.as_deref())?))
+}
+
+/// The real orchestrator on `db`: an adapter for every configured platform (and `local` with
+/// talab's tools), the configured quotas, the price table, and `timeout` per call.
+pub async fn orchestrator(
+    config: &Config,
+    db: Database,
+    timeout: Duration,
+) -> Result<TalabOrchestrator, CliError> {
+    orchestrator_with(config, db, timeout, LocalToolRegistry::new()).await
+}
+
+/// [`orchestrator`] with `extra` local tools registered over talab's own (a tool of the same name
+/// replaces the default one, e.g. an `ema_refresh` that draws a progress bar).
+pub async fn orchestrator_with(
+    config: &Config,
+    db: Database,
+    timeout: Duration,
+    extra: LocalToolRegistry,
+) -> Result<TalabOrchestrator, CliError> {
+    let prices = prices(config)?;
+    let mut registry = crate::local_tools::registry(config);
+    for name in extra.names() {
+        if let Some(tool) = extra.get(&name) {
+            registry.register(tool.clone());
+        }
+    }
+    let mut env = environment(config);
+    env.local_tools = registry.names();
+    let adapters = talab_orchestrator::adapters::build(&env, prices.clone(), registry, timeout)?;
+    Ok(TalabOrchestrator::open(db, adapters, config.quota_config())
+        .await?
+        .with_pricer(prices)
+        .with_call_timeout(timeout))
 }
 
 /// The user's time zone (always set: the config defaults it).
@@ -125,32 +184,6 @@ pub async fn reindex_memory(config: &Config, json: bool) -> Result<(), CliError>
         );
         Ok(())
     }
-}
-
-/// The time limit of one AI call made by the flow (`ask` with a platform).
-const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// The real orchestrator on `db`: an adapter for every configured platform, the `local` platform
-/// with `local`'s tools, the built-in price table.
-pub async fn orchestrator(
-    config: &Config,
-    db: &Database,
-    local: talab_orchestrator::adapters::LocalToolRegistry,
-) -> Result<talab_orchestrator::TalabOrchestrator, CliError> {
-    let mut env = environment(config);
-    env.local_tools = local.names();
-    let prices = Arc::new(talab_orchestrator::PriceTable::builtin());
-    let fail = |e: talab_orchestrator::OrchestratorError| CliError::failure(e.to_string());
-    let adapters =
-        talab_orchestrator::adapters::build(&env, prices.clone(), local, CALL_TIMEOUT).map_err(fail)?;
-    let orchestrator = talab_orchestrator::TalabOrchestrator::open(
-        db.clone(),
-        adapters,
-        talab_orchestrator::QuotaConfig::default(),
-    )
-    .await
-    .map_err(fail)?;
-    Ok(orchestrator.with_pricer(prices))
 }
 
 /// Whether an AI platform (anything but `local`) is configured.

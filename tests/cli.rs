@@ -63,6 +63,16 @@ fn refresh_ema_without_data_is_one_clear_line_and_writes_nothing() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("BTC") && err.contains("ingest"), "{err}");
     assert!(out.stdout.is_empty());
+    // Without --no-fetch and with no exchange reachable: one line, exit 1, nothing stored.
+    let offline = [
+        ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:9"),
+        ("TALAB_COINBASE_BASE_URL", "http://127.0.0.1:9"),
+    ];
+    let out = talab(home.path(), &["refresh-ema", "--symbols", "BTC"], &offline);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no prices for BTC"), "{err}");
     let ask = talab(home.path(), &["ask", "what EMAs ran today", "--json"], &[]);
     assert_eq!(ask.status.code(), Some(0), "{}", text(&ask.stderr));
     let v: serde_json::Value = serde_json::from_slice(&ask.stdout).unwrap();

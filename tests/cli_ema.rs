@@ -80,7 +80,7 @@ async fn clean_reference(days: usize) -> (Vec<Row>, Duration) {
     (snapshot(&t.db).await, started.elapsed())
 }
 
-const DAYS: usize = 600;
+const DAYS: usize = 500;
 
 #[tokio::test]
 async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them() {

@@ -189,7 +189,7 @@ async fn test_ema_refresh_with_memory() {
         );
         assert!(first.run.task_id.is_some() && first.run.memory_id.is_some());
         assert!(
-            first.memory.contains("BTC") && first.memory.contains("13 timeframes"),
+            first.memory.contains("BTC") && first.memory.contains("4 timeframes"),
             "{}",
             first.memory
         );
@@ -207,7 +207,7 @@ async fn test_ema_refresh_with_memory() {
         .unwrap();
         assert_eq!(today.runs.len(), 1, "{}: {}", t.label(), today.answer);
         let rows = talab::flow::refresh::thousands(first.run.rows());
-        for needle in ["BTC", "1D…1Y_CAL", "9…200", rows.as_str(), "today"] {
+        for needle in ["BTC", "1D…1M_CAL", "10…200", rows.as_str(), "today"] {
             assert!(
                 today.answer.contains(needle),
                 "{}: no {needle} in:\n{}",

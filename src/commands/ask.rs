@@ -5,7 +5,6 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 use talab_orchestrator::Orchestrator;
-use talab_orchestrator::adapters::LocalToolRegistry;
 
 use crate::cli::AskArgs;
 use crate::config::Config;
@@ -24,7 +23,7 @@ pub async fn run(config: &Config, args: AskArgs) -> Result<(), CliError> {
     let runs = RunStore::open(db.clone()).await?;
     let platform: Option<Arc<dyn Orchestrator>> = if wiring::ai_platform_configured(config) {
         Some(Arc::new(
-            wiring::orchestrator(config, &db, LocalToolRegistry::new()).await?,
+            wiring::orchestrator(config, db.clone(), wiring::DEFAULT_CALL_TIMEOUT).await?,
         ))
     } else {
         None

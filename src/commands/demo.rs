@@ -121,7 +121,13 @@ async fn ingest(
 async fn flow(config: &Config, db: &Database, quiet: bool) -> Result<Flow, CliError> {
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let tool = EmaRefreshTool::new(EmaRefresher::open(db.clone()).await?, tty && !quiet);
-    let orchestrator = wiring::orchestrator(config, db, LocalToolRegistry::new().with(tool)).await?;
+    let orchestrator = wiring::orchestrator_with(
+        config,
+        db.clone(),
+        wiring::DEFAULT_CALL_TIMEOUT,
+        LocalToolRegistry::new().with(tool),
+    )
+    .await?;
     Ok(Flow {
         orchestrator: Arc::new(orchestrator),
         memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),

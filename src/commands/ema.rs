@@ -13,7 +13,7 @@ use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 use talab_orchestrator::adapters::LocalToolRegistry;
 
-use crate::cli::{EmaArgs, RefreshEmaArgs};
+use crate::cli::{EmaArgs, FetchArgs, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ema_tool::{EmaRefreshTool, RefreshRequest};
@@ -21,6 +21,7 @@ use crate::flow::recall::FlowMemory;
 use crate::flow::refresh::{Flow, RefreshOutcome};
 use crate::flow::runs::RunStore;
 use crate::{flow, output, wiring};
+use talab_features::FetchOptions;
 
 /// The refresh request of the command line, checked (bad options are exit 2 before anything runs).
 pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError> {
@@ -92,6 +93,16 @@ pub fn print_summary(outcome: &RefreshOutcome) {
 pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
     let request = refresh_request(&args)?;
     let db = wiring::open(config).await?;
+    if !args.no_fetch {
+        fetch_missing(
+            config,
+            &db,
+            &request.symbols,
+            args.source.clone(),
+            quiet || args.json,
+        )
+        .await?;
+    }
     let engine = EmaRefresher::open(db.clone()).await?;
     // Every symbol is checked before anything runs: a typo is exit 2 with nothing written.
     engine.resolve(&request.options()?).await?;
@@ -101,7 +112,8 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let tool = EmaRefreshTool::new(engine, tty && !args.json && !quiet);
     let registry = LocalToolRegistry::new().with(tool);
-    let orchestrator = wiring::orchestrator(config, &db, registry).await?;
+    let orchestrator =
+        wiring::orchestrator_with(config, db.clone(), wiring::DEFAULT_CALL_TIMEOUT, registry).await?;
     let flow = Flow {
         orchestrator: Arc::new(orchestrator),
         memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),
@@ -117,6 +129,66 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
         None => Ok(()),
         Some(e) => Err(CliError::failure(format!("EMA refresh failed: {e}"))),
     }
+}
+
+/// Fetches the days missing since each symbol's last stored day, from the series' own source (or
+/// the default chain for a new symbol). Series loaded from files or generated are not fetched. A
+/// failed fetch of a symbol that has prices is a note (the stored prices are refreshed); of a
+/// symbol without any, it is the one-line error of the command (exit 1), before anything is written.
+async fn fetch_missing(
+    config: &Config,
+    db: &Database,
+    symbols: &[String],
+    source: Option<String>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let fetch_args = FetchArgs {
+        symbols: symbols.to_vec(),
+        source,
+        since: None,
+        until: None,
+        replace: false,
+        cmc_base_url: None,
+        binance_base_url: None,
+        coinbase_base_url: None,
+    };
+    let chain = super::ingest::chain(config, db, &fetch_args).await?;
+    let stored = talab_features::coverage(db).await?;
+    let fetchable = ["cmc", "binance", "coinbase"];
+    for s in symbols {
+        let symbol = talab_features::normalise_symbol(s)?;
+        let have = stored.iter().find(|c| c.symbol == symbol);
+        if let Some(c) = have
+            && !fetchable.contains(&c.source.as_str())
+        {
+            tracing::info!(symbol = %symbol, source = %c.source, "prices from a file or generator; not fetching");
+            continue;
+        }
+        match talab_features::fetch_symbol(db, &chain, &symbol, &FetchOptions::default()).await {
+            Ok(outcome) if !quiet => {
+                for note in &outcome.notes {
+                    eprintln!("note: {note}");
+                }
+                if outcome.fetched > 0 {
+                    eprintln!("fetched {} day(s) of {symbol}", outcome.fetched);
+                }
+            }
+            Ok(_) => {}
+            Err(e) if have.is_some() => {
+                if !quiet {
+                    eprintln!(
+                        "note: could not fetch new days of {symbol} ({e}); refreshing the stored prices"
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(CliError::failure(format!(
+                    "no prices for {symbol}, and fetching them failed: {e} (load a file with `talab ingest csv`)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {

@@ -143,7 +143,7 @@ impl From<FetchOutcome> for FetchRow {
 }
 
 /// The sources a fetch may use: the one named, or CMC (with a key), then Binance, then Coinbase.
-async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> Result<SourceChain, CliError> {
+pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> Result<SourceChain, CliError> {
     let url = |setting: &crate::config::Setting<String>, flag: &Option<String>, name: &str| {
         setting
             .clone()

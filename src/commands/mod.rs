@@ -1,12 +1,17 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
 pub mod ask;
+mod batch;
 mod config;
+mod costs;
 pub mod demo;
 pub mod ema;
 mod ingest;
 mod memory;
+mod quota;
+mod run;
 mod status;
+mod tasks;
 mod timeframes;
 
 use crate::cli::{Cli, Command};
@@ -31,9 +36,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Ask(args) => ask::run(&config, args).await,
         Command::Demo(args) => demo::run(&overrides, args, cli.global.quiet).await,
         Command::Timeframes(args) => timeframes::run(&config, args).await,
-        other => Err(CliError::usage(format!(
-            "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
-            other.name()
-        ))),
+        Command::Run(args) => run::run(&config, args).await,
+        Command::Batch(args) => batch::run(&config, args).await,
+        Command::Tasks(args) => tasks::run(&config, args).await,
+        Command::Quota(args) => quota::run(&config, args).await,
+        Command::Costs(args) => costs::run(&config, args).await,
     }
 }

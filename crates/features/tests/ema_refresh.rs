@@ -215,7 +215,7 @@ async fn real_btc_and_eth_1d_emas_equal_an_independent_implementation() {
         let in_tables = count(db, "cmc_ema_multi_tf").await + count(db, "cmc_ema_multi_tf_cal").await;
         assert_eq!(in_tables as u64, total, "{}", t.label());
         // Nothing is written before a seed, so long timeframes × long periods add few or no rows.
-        assert!(total > 250_000, "{}: {total} rows", t.label());
+        assert!(total > 40_000, "{}: {total} rows", t.label());
         for (file, symbol) in files {
             let closes: Vec<(NaiveDate, f64)> = support::coin_closes(file);
             let values: Vec<f64> = closes.iter().map(|c| c.1).collect();

@@ -1,0 +1,77 @@
+//! The tools the `local` platform runs: talab's own work, registered here at wiring time because
+//! the orchestrator crate knows none of the other crates. A task names its tool in
+//! `metadata.tool` (`talab run --tool NAME`, or a batch line's `"metadata": {"tool": …}`).
+
+use std::sync::Arc;
+
+use talab_memory::MemoryError;
+use talab_memory::search::SearchRequest;
+use talab_orchestrator::adapters::{LocalTool, LocalToolRegistry};
+use talab_orchestrator::{AdapterOutput, PlatformError, Task, Usage};
+
+use crate::config::Config;
+use crate::wiring;
+
+/// Every local tool, configured.
+pub fn registry(config: &Config) -> LocalToolRegistry {
+    LocalToolRegistry::new().with(Arc::new(MemorySearch {
+        config: config.clone(),
+    }))
+}
+
+/// `memory_search`: the memories closest to the task's prompt (or `metadata.query`), best first,
+/// as text. The memory store is opened on first use, so registering the tool costs nothing.
+struct MemorySearch {
+    config: Config,
+}
+
+pub const MEMORY_SEARCH: &str = "memory_search";
+
+#[async_trait::async_trait]
+impl LocalTool for MemorySearch {
+    fn name(&self) -> &str {
+        MEMORY_SEARCH
+    }
+
+    async fn run(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
+        let query = task
+            .metadata
+            .get("query")
+            .and_then(|q| q.as_str())
+            .unwrap_or(&task.prompt)
+            .to_string();
+        let manager = wiring::memory(&self.config)
+            .await
+            .map_err(|e| PlatformError::Transient {
+                message: format!("the memory store cannot be opened: {}", e.message()),
+            })?;
+        let outcome = manager
+            .search_with(&SearchRequest::new(query))
+            .await
+            .map_err(|e| match e {
+                MemoryError::EmptyQuery | MemoryError::InvalidSearch(_) => PlatformError::BadRequest {
+                    message: e.to_string(),
+                },
+                other => PlatformError::Transient {
+                    message: other.to_string(),
+                },
+            })?;
+        let mut lines: Vec<String> = outcome
+            .hits
+            .iter()
+            .map(|m| format!("[{:.3}] {} {}", m.relevance_score, m.id, m.content))
+            .collect();
+        if lines.is_empty() {
+            lines.push(format!(
+                "no memory matches (threshold {:.2}; {} below it, {} filtered out)",
+                outcome.threshold_used, outcome.below_threshold, outcome.filtered_out
+            ));
+        }
+        Ok(AdapterOutput {
+            output: lines.join("\n"),
+            model: format!("{MEMORY_SEARCH} ({})", outcome.embedder.name),
+            usage: Usage::default(),
+            cost_usd: Some(0.0),
+        })
+    }
+}
