@@ -7,7 +7,7 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::Value;
 use talab_memory::search::{Filters, SearchMode, SearchRequest};
-use talab_memory::{Memory, MemoryError, MemoryManager, Metadata, ops::HealthOptions};
+use talab_memory::{Inserted, Memory, MemoryError, MemoryManager, Metadata, ops::HealthOptions};
 
 use crate::cli::{MemoryAction, MemoryArgs};
 use crate::config::Config;
@@ -96,9 +96,7 @@ pub async fn run(config: &Config, args: MemoryArgs) -> Result<(), CliError> {
             if !tags.is_empty() {
                 metadata.insert("tags".into(), Value::from(tags));
             }
-            let before = manager.records().count().await?;
-            let id = manager.add(&content, metadata).await?;
-            let created = manager.records().count().await? > before;
+            let Inserted { id, created } = manager.insert(&content, metadata).await?;
             if json {
                 output::json(&serde_json::json!({ "id": id, "created": created }))
             } else {

@@ -42,7 +42,13 @@ pub struct Memory {
 #[async_trait::async_trait]
 pub trait MemoryManager: Send + Sync {
     /// Stores content; returns its id (an existing id when the same normalised content is already stored).
-    async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError>;
+    async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError> {
+        Ok(self.insert(content, metadata).await?.id)
+    }
+
+    /// [`MemoryManager::add`] that also says whether the memory was created (`created: false`:
+    /// the same normalised content was already stored, and nothing was written).
+    async fn insert(&self, content: &str, metadata: Metadata) -> Result<crate::Inserted, MemoryError>;
 
     /// Hits with relevance_score >= threshold, best first (ties: newest first), at most `limit`.
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError>;

@@ -9,7 +9,7 @@ use crate::manager::{
     FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_query, validate_threshold,
 };
 use crate::normalise::content_hash;
-use crate::{Memory, MemoryError, MemoryManager, Metadata, terms};
+use crate::{Inserted, Memory, MemoryError, MemoryManager, Metadata, terms};
 
 /// An in-memory [`MemoryManager`] that matches on words.
 ///
@@ -92,12 +92,15 @@ impl MemoryStub {
 
 #[async_trait::async_trait]
 impl MemoryManager for MemoryStub {
-    async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError> {
+    async fn insert(&self, content: &str, metadata: Metadata) -> Result<Inserted, MemoryError> {
         validate_content(content)?;
         let hash = content_hash(content);
         let mut entries = self.lock();
         if let Some(existing) = entries.iter().find(|e| e.hash == hash) {
-            return Ok(existing.memory.id.clone());
+            return Ok(Inserted {
+                id: existing.memory.id.clone(),
+                created: false,
+            });
         }
         let id = uuid::Uuid::new_v4().to_string();
         entries.push(Entry {
@@ -112,7 +115,7 @@ impl MemoryManager for MemoryStub {
             hash,
             terms: terms::terms(content).into_iter().collect(),
         });
-        Ok(id)
+        Ok(Inserted { id, created: true })
     }
 
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError> {

@@ -18,8 +18,9 @@ use tokio::sync::RwLock;
 use crate::search::{IndexEntry, SearchIndex, SearchMode, SearchOutcome, SearchRequest};
 use crate::store::DEFAULT_SCOPE;
 use crate::{
-    DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Memory, MemoryError, MemoryManager, MemoryRecords,
-    Metadata, NewMemory, now_micros, validate_content, validate_query, validate_threshold, vector,
+    DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError, MemoryManager,
+    MemoryRecords, Metadata, NewMemory, now_micros, validate_content, validate_query, validate_threshold,
+    vector,
 };
 pub use info::{StoreInfo, identity_key};
 
@@ -127,6 +128,16 @@ impl SqlMemoryManager {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<String, MemoryError> {
+        Ok(self.insert_at(content, metadata, at).await?.id)
+    }
+
+    /// [`SqlMemoryManager::add_at`] that also says whether the memory was created.
+    pub async fn insert_at(
+        &self,
+        content: &str,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Inserted, MemoryError> {
         validate_content(content)?;
         let vector = self.embed(&[content.to_string()]).await?.remove(0);
         let new = NewMemory::new(content, metadata)
@@ -140,7 +151,7 @@ impl SqlMemoryManager {
                 index.upsert(entry, &vector);
             }
         }
-        Ok(inserted.id)
+        Ok(inserted)
     }
 
     /// A search with filters, a ranking mode and an account of what was left out.
@@ -220,7 +231,9 @@ impl SqlMemoryManager {
         let mut slot = self.index.write().await;
         if slot.is_none() {
             let mut index = SearchIndex::new(self.identity.dim);
-            for (entry, vector) in self.load_entries(None).await? {
+            let entries = self.load_entries(None).await?;
+            index.reserve_exact(entries.len());
+            for (entry, vector) in entries {
                 index.upsert(entry, &vector);
             }
             tracing::debug!(memories = index.len(), "memory search index loaded");
@@ -280,8 +293,8 @@ impl SqlMemoryManager {
 
 #[async_trait::async_trait]
 impl MemoryManager for SqlMemoryManager {
-    async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError> {
-        self.add_at(content, metadata, now_micros()).await
+    async fn insert(&self, content: &str, metadata: Metadata) -> Result<Inserted, MemoryError> {
+        self.insert_at(content, metadata, now_micros()).await
     }
 
     /// Vector ranking, so hits are sorted by their `relevance_score` as the contract says; use

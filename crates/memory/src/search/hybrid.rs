@@ -14,13 +14,45 @@
 /// The RRF constant (the usual 60): damps the difference between the first few ranks.
 pub const K: f32 = 60.0;
 
-/// The fused rank of each hit: `cos[i]` and `bm25[i]` are the raw scores of hit `i`.
-pub fn fuse(cos: &[f32], bm25: &[f32]) -> Vec<f32> {
-    let (rc, rb) = (ranks(cos), ranks(bm25));
-    rc.iter()
-        .zip(&rb)
-        .map(|(c, b)| 1.0 / (K + *c as f32) + 1.0 / (K + *b as f32))
-        .collect()
+/// How deep each list goes: the best `max(limit, DEPTH)` by cosine and by BM25 are fused;
+/// a memory in neither cannot reach the first `limit` fused places anyway when it is in
+/// neither top list, and only these are scored exactly.
+pub const DEPTH: usize = 100;
+
+/// The weight of the vector list against the BM25 list's 1.
+pub const VECTOR_WEIGHT: f32 = 1.0;
+
+/// Fuses two ranked lists of `(slot, score)`, best first: each slot gets `1 / (K + rank)` from
+/// each list it is in, ranks counted from 0, equal scores sharing a rank. Returns every slot of
+/// either list with its fused score, in no particular order.
+pub fn fuse_lists(by_cosine: &[(usize, f32)], by_bm25: &[(usize, f32)]) -> Vec<(usize, f32)> {
+    fuse_weighted(by_cosine, by_bm25, K, VECTOR_WEIGHT)
+}
+
+/// [`fuse_lists`] with another constant and weight (the vector list's terms are multiplied by
+/// `vector_weight`, the BM25 list's by 1): for tuning on a labelled set.
+pub fn fuse_weighted<T: Copy + Eq + std::hash::Hash>(
+    by_cosine: &[(T, f32)],
+    by_bm25: &[(T, f32)],
+    k: f32,
+    vector_weight: f32,
+) -> Vec<(T, f32)> {
+    let mut fused: Vec<(T, f32)> = Vec::with_capacity(by_cosine.len() + by_bm25.len());
+    let mut position: std::collections::HashMap<T, usize> = std::collections::HashMap::new();
+    for (list, weight) in [(by_cosine, vector_weight), (by_bm25, 1.0)] {
+        let scores: Vec<f32> = list.iter().map(|(_, s)| *s).collect();
+        for ((slot, _), rank) in list.iter().zip(ranks(&scores)) {
+            let add = weight / (k + rank as f32);
+            match position.get(slot) {
+                Some(&i) => fused[i].1 += add,
+                None => {
+                    position.insert(*slot, fused.len());
+                    fused.push((*slot, add));
+                }
+            }
+        }
+    }
+    fused
 }
 
 /// Each value's rank (0 = highest); equal values share the rank of the first of them.
@@ -49,15 +81,20 @@ mod tests {
     }
 
     #[test]
-    fn fusion_adds_reciprocal_ranks() {
-        let fused = fuse(&[0.2, 0.6, 0.4], &[0.0, 0.0, 8.0]);
+    fn fusion_adds_reciprocal_ranks_of_both_lists() {
+        // Slot 7 is first by cosine only; slot 3 second by cosine and first by BM25; slot 5 is
+        // only in the BM25 list, tied with slot 3.
+        let mut fused = fuse_lists(&[(7, 0.6), (3, 0.4)], &[(3, 8.0), (5, 8.0), (9, 1.0)]);
+        fused.sort_by_key(|(slot, _)| *slot);
         let expected = [
-            1.0 / (K + 2.0) + 1.0 / (K + 1.0),
-            1.0 / K + 1.0 / (K + 1.0),
-            1.0 / (K + 1.0) + 1.0 / K,
+            (3, 1.0 / (K + 1.0) + 1.0 / K),
+            (5, 1.0 / K),
+            (7, 1.0 / K),
+            (9, 1.0 / (K + 2.0)),
         ];
         assert_eq!(fused, expected);
-        // Second on both beats first on one and last on the other.
-        assert!(fused[2] > fused[0]);
+        // Second on one list and first on the other beats first on one list only.
+        assert!(fused[0].1 > fused[2].1);
+        assert!(fuse_lists(&[], &[]).is_empty());
     }
 }

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use super::bm25::Bm25;
 use super::filter::Candidate;
-use super::matrix::VectorMatrix;
+use super::matrix::{VectorMatrix, dot};
+use super::quantised::{QuantisedMatrix, QuantisedQuery};
 use super::{SearchMode, SearchRequest, hybrid};
 use crate::{Memory, Metadata};
 
@@ -46,6 +47,14 @@ pub struct Ranked {
     pub rank: f32,
 }
 
+/// A memory that passed the filters and the threshold, with an interval holding its cosine.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    slot: usize,
+    lo: f32,
+    hi: f32,
+}
+
 /// Ranked hits and what was left out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranking {
@@ -61,6 +70,7 @@ pub struct Ranking {
 #[derive(Debug, Clone)]
 pub struct SearchIndex {
     matrix: VectorMatrix,
+    quantised: QuantisedMatrix,
     bm25: Bm25,
     entries: Vec<IndexEntry>,
     slots: HashMap<String, usize>,
@@ -71,6 +81,7 @@ impl SearchIndex {
     pub fn new(dim: usize) -> Self {
         SearchIndex {
             matrix: VectorMatrix::new(dim),
+            quantised: QuantisedMatrix::new(dim),
             bm25: Bm25::new(),
             entries: Vec::new(),
             slots: HashMap::new(),
@@ -97,6 +108,18 @@ impl SearchIndex {
         &self.matrix
     }
 
+    /// Bytes held by the vectors: the f32 matrix and its int8 codes.
+    pub fn vector_bytes(&self) -> usize {
+        self.matrix.bytes() + self.quantised.bytes()
+    }
+
+    /// Makes room for `rows` more memories at once (a bulk load).
+    pub fn reserve_exact(&mut self, rows: usize) {
+        self.matrix.reserve_exact(rows);
+        self.quantised.reserve_exact(rows);
+        self.entries.reserve_exact(rows);
+    }
+
     /// The slot holding this id.
     pub fn slot(&self, id: &str) -> Option<usize> {
         self.slots.get(id).copied()
@@ -107,6 +130,7 @@ impl SearchIndex {
         match self.slots.get(&entry.id) {
             Some(&slot) => {
                 self.matrix.set(slot, vector);
+                self.quantised.set(slot, vector);
                 if self.entries[slot].content != entry.content {
                     self.bm25.set(slot, &entry.content);
                 }
@@ -114,6 +138,7 @@ impl SearchIndex {
             }
             None => {
                 let slot = self.matrix.push(vector);
+                self.quantised.push(vector);
                 self.bm25.push(&entry.content);
                 self.slots.insert(entry.id.clone(), slot);
                 self.entries.push(entry);
@@ -127,6 +152,7 @@ impl SearchIndex {
             return false;
         };
         self.matrix.swap_remove(slot);
+        self.quantised.swap_remove(slot);
         self.bm25.swap_remove(slot);
         self.entries.swap_remove(slot);
         if let Some(moved) = self.entries.get(slot) {
@@ -148,6 +174,10 @@ impl SearchIndex {
 
     /// Ranks the memories for a query vector: filters, threshold on the cosine, ranking by
     /// `request.mode`, ties newest first (then by id), at most `request.limit`.
+    ///
+    /// The int8 first pass ([`QuantisedMatrix`]) gives each memory an interval sure to hold its
+    /// cosine; only memories whose interval straddles the threshold or reaches into the best
+    /// ones are scored exactly. Counts, hits and scores are those of the exact scan.
     pub fn rank(
         &self,
         query: &[f32],
@@ -155,13 +185,12 @@ impl SearchIndex {
         threshold: f32,
         default_scope: &str,
     ) -> Ranking {
-        let cosines = self.matrix.scores(query);
-        let lexical = match request.mode {
-            SearchMode::Vector => None,
-            SearchMode::Hybrid | SearchMode::Lexical => Some(self.bm25.scores(&request.query)),
-        };
+        assert_eq!(query.len(), self.matrix.dim(), "query length");
+        let quantised_query = QuantisedQuery::new(query);
+        let approx = self.quantised.approximate(&quantised_query);
         let (mut below_threshold, mut filtered_out) = (0, 0);
-        let mut kept: Vec<usize> = Vec::new();
+        // Memories that pass the filters and whose cosine is surely at least the threshold.
+        let mut above: Vec<Bounds> = Vec::new();
         for (slot, entry) in self.entries.iter().enumerate() {
             let candidate = Candidate {
                 metadata: &entry.metadata,
@@ -171,37 +200,78 @@ impl SearchIndex {
             };
             if !request.filters.matches(&candidate, default_scope) {
                 filtered_out += 1;
-            } else if cosines[slot] < threshold
-                || (request.mode == SearchMode::Lexical && lexical.as_ref().is_some_and(|l| l[slot] <= 0.0))
-            {
+                continue;
+            }
+            let error = self.quantised.error_bound(slot, &quantised_query);
+            let (lo, hi) = (approx[slot] - error, approx[slot] + error);
+            if hi < threshold {
                 below_threshold += 1;
+            } else if lo >= threshold {
+                above.push(Bounds { slot, lo, hi });
             } else {
-                kept.push(slot);
+                let cosine = dot(self.matrix.row(slot), query);
+                if cosine < threshold {
+                    below_threshold += 1;
+                } else {
+                    above.push(Bounds {
+                        slot,
+                        lo: cosine,
+                        hi: cosine,
+                    });
+                }
             }
         }
-        let cos: Vec<f32> = kept.iter().map(|&s| cosines[s]).collect();
-        let ranks: Vec<f32> = match (&request.mode, &lexical) {
-            (SearchMode::Hybrid, Some(l)) => {
-                hybrid::fuse(&cos, &kept.iter().map(|&s| l[s]).collect::<Vec<_>>())
-            }
-            (SearchMode::Lexical, Some(l)) => kept.iter().map(|&s| l[s]).collect(),
-            _ => cos.clone(),
-        };
-        let mut hits: Vec<Ranked> = kept
-            .iter()
-            .zip(cos.iter().zip(&ranks))
-            .map(|(&slot, (&cosine, &rank))| Ranked { slot, cosine, rank })
-            .collect();
-        let order = |a: &Ranked, b: &Ranked| {
-            b.rank
-                .total_cmp(&a.rank)
-                .then_with(|| {
-                    self.entries[b.slot]
-                        .created_at
-                        .cmp(&self.entries[a.slot].created_at)
+        let exact = |slot: usize| dot(self.matrix.row(slot), query);
+        let mut hits: Vec<Ranked> = match request.mode {
+            SearchMode::Vector => self
+                .best_by_cosine(query, &above, request.limit)
+                .into_iter()
+                .map(|(slot, cosine)| Ranked {
+                    slot,
+                    cosine,
+                    rank: cosine,
                 })
-                .then_with(|| self.entries[a.slot].id.cmp(&self.entries[b.slot].id))
+                .collect(),
+            SearchMode::Lexical => {
+                let lexical = self.bm25.scores(&request.query);
+                let matching: Vec<(usize, f32)> = above
+                    .iter()
+                    .filter(|b| lexical[b.slot] > 0.0)
+                    .map(|b| (b.slot, lexical[b.slot]))
+                    .collect();
+                below_threshold += above.len() - matching.len();
+                self.best_by(matching, request.limit)
+                    .into_iter()
+                    .map(|(slot, rank)| Ranked {
+                        slot,
+                        cosine: exact(slot),
+                        rank,
+                    })
+                    .collect()
+            }
+            SearchMode::Hybrid => {
+                let depth = request.limit.max(hybrid::DEPTH);
+                let by_cosine = self.best_by_cosine(query, &above, depth);
+                let lexical = self.bm25.scores(&request.query);
+                let matching: Vec<(usize, f32)> = above
+                    .iter()
+                    .filter(|b| lexical[b.slot] > 0.0)
+                    .map(|b| (b.slot, lexical[b.slot]))
+                    .collect();
+                let by_bm25 = self.best_by(matching, depth);
+                let fused = hybrid::fuse_lists(&by_cosine, &by_bm25);
+                let cosines: HashMap<usize, f32> = by_cosine.iter().copied().collect();
+                fused
+                    .into_iter()
+                    .map(|(slot, rank)| Ranked {
+                        slot,
+                        cosine: cosines.get(&slot).copied().unwrap_or_else(|| exact(slot)),
+                        rank,
+                    })
+                    .collect()
+            }
         };
+        let order = |a: &Ranked, b: &Ranked| self.order(b.rank, b.slot, a.rank, a.slot);
         if hits.len() > request.limit && request.limit > 0 {
             hits.select_nth_unstable_by(request.limit - 1, order);
         }
@@ -212,6 +282,47 @@ impl SearchIndex {
             below_threshold,
             filtered_out,
         }
+    }
+
+    /// The exact `k` best of `above` by cosine, best first: the memories whose upper bound
+    /// reaches the k-th best lower bound are scored exactly, the rest surely rank lower.
+    fn best_by_cosine(&self, query: &[f32], above: &[Bounds], k: usize) -> Vec<(usize, f32)> {
+        if k == 0 || above.is_empty() {
+            return Vec::new();
+        }
+        let cut = if above.len() <= k {
+            f32::NEG_INFINITY
+        } else {
+            let mut lows: Vec<f32> = above.iter().map(|b| b.lo).collect();
+            let (_, kth, _) = lows.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+            *kth
+        };
+        let scored: Vec<(usize, f32)> = above
+            .iter()
+            .filter(|b| b.hi >= cut)
+            .map(|b| (b.slot, dot(self.matrix.row(b.slot), query)))
+            .collect();
+        self.best_by(scored, k)
+    }
+
+    /// The `k` best `(slot, score)` pairs, best first, ties newest first then by id.
+    fn best_by(&self, mut scored: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
+        let order = |a: &(usize, f32), b: &(usize, f32)| self.order(b.1, b.0, a.1, a.0);
+        if scored.len() > k && k > 0 {
+            scored.select_nth_unstable_by(k - 1, order);
+        }
+        scored.truncate(k);
+        scored.sort_unstable_by(order);
+        scored
+    }
+
+    /// Compares two scored slots: higher score, then newer, then smaller id is greater.
+    fn order(&self, score_a: f32, slot_a: usize, score_b: f32, slot_b: usize) -> std::cmp::Ordering {
+        let (a, b) = (&self.entries[slot_a], &self.entries[slot_b]);
+        score_a
+            .total_cmp(&score_b)
+            .then_with(|| a.created_at.cmp(&b.created_at))
+            .then_with(|| b.id.cmp(&a.id))
     }
 
     /// The memory in a slot, as a search hit with this score.

@@ -47,8 +47,14 @@ impl VectorMatrix {
     /// Appends a row (caller checks its length); returns its index.
     pub fn push(&mut self, row: &[f32]) -> usize {
         assert_eq!(row.len(), self.dim, "row length");
+        reserve_gently(&mut self.data, self.dim);
         self.data.extend_from_slice(row);
         self.len() - 1
+    }
+
+    /// Makes room for `rows` more rows at once (a bulk load), so growth does not over-allocate.
+    pub fn reserve_exact(&mut self, rows: usize) {
+        self.data.reserve_exact(rows * self.dim);
     }
 
     /// Replaces row `i`.
@@ -64,6 +70,9 @@ impl VectorMatrix {
             head[i * self.dim..(i + 1) * self.dim].copy_from_slice(tail);
         }
         self.data.truncate(last * self.dim);
+        if self.data.capacity() > self.data.len() + self.data.len() / 4 + 4096 {
+            self.data.shrink_to(self.data.len() + self.data.len() / 8);
+        }
     }
 
     /// Row `i`.
@@ -95,6 +104,18 @@ impl VectorMatrix {
         for (k, slot) in out.iter_mut().enumerate() {
             *slot = dot(self.row(first + k), query);
         }
+    }
+}
+
+/// Makes room for `additional` more values, growing by an eighth rather than doubling: a store
+/// of 100k × 384 f32 would otherwise hold up to twice its 154 MB. Still amortised O(1) per push.
+pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(
+            additional
+                .max(v.len() / 8)
+                .max(4096 / std::mem::size_of::<T>().max(1)),
+        );
     }
 }
 

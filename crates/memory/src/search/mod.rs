@@ -11,6 +11,7 @@ pub mod filter;
 pub mod hybrid;
 mod index;
 pub mod matrix;
+pub mod quantised;
 
 pub use filter::Filters;
 pub use index::{IndexEntry, SearchIndex};
