@@ -1,8 +1,10 @@
 //! One module per command; `run` dispatches and loads configuration once.
 
+mod chart;
 mod config;
 mod ingest;
 mod memory;
+mod signals;
 mod status;
 
 use crate::cli::{Cli, Command};
@@ -22,6 +24,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Memory(args) => memory::run(&config, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
         Command::Assets(args) => ingest::assets(&config, args).await,
+        Command::Signals(args) => signals::run(&config, args).await,
+        Command::Chart(args) => chart::run(&config, args).await,
         other => Err(CliError::usage(format!(
             "`talab {}` is not implemented yet; see `talab --help` for the commands that work today",
             other.name()

@@ -105,6 +105,15 @@ pub enum FeatureError {
     /// A price source failed or refused (HTTP error, plan limit, bad response).
     #[error("price source {source_name}: {reason}")]
     Source { source_name: String, reason: String },
+    /// No signal definition has this id.
+    #[error("unknown signal '{signal_id}'; known signals: {}", list_or_none(known))]
+    UnknownSignal { signal_id: String, known: Vec<String> },
+    /// A signal definition cannot be used.
+    #[error("signal {signal_id}: {reason}")]
+    InvalidSignal { signal_id: String, reason: String },
+    /// A chart cannot be drawn or written.
+    #[error("chart: {0}")]
+    Chart(String),
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars::error::PolarsError),

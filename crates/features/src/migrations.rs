@@ -12,5 +12,6 @@ pub static MIGRATIONS: MigrationSet = MigrationSet {
         talab_db::migration!("features", 1, "dim_assets", "0001_dim_assets.sql"),
         talab_db::migration!("features", 2, "prices", "0002_prices.sql"),
         talab_db::migration!("features", 3, "time_model", "0003_time_model.sql"),
+        talab_db::migration!("features", 5, "signals", "0005_signals.sql"),
     ],
 };
