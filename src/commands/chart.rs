@@ -17,7 +17,9 @@ fn parse_style(s: &str) -> Result<ChartStyle, CliError> {
         "auto" => Ok(ChartStyle::Auto),
         "candles" | "candle" => Ok(ChartStyle::Candles),
         "line" => Ok(ChartStyle::Line),
-        other => Err(CliError::usage(format!("--style {other}: use auto, candles or line"))),
+        other => Err(CliError::usage(format!(
+            "--style {other}: use auto, candles or line"
+        ))),
     }
 }
 
@@ -26,7 +28,9 @@ fn parse_scale(s: &str) -> Result<PriceScale, CliError> {
         "auto" => Ok(PriceScale::Auto),
         "linear" => Ok(PriceScale::Linear),
         "log" => Ok(PriceScale::Log),
-        other => Err(CliError::usage(format!("--scale {other}: use auto, linear or log"))),
+        other => Err(CliError::usage(format!(
+            "--scale {other}: use auto, linear or log"
+        ))),
     }
 }
 
@@ -57,7 +61,10 @@ pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
             .map_err(signal_error)?;
         if emas.is_empty() {
             for id in &args.signals {
-                let p = signals::get_definition(&db, id).await.map_err(signal_error)?.params;
+                let p = signals::get_definition(&db, id)
+                    .await
+                    .map_err(signal_error)?
+                    .params;
                 emas.extend([p.fast, p.slow]);
             }
         }
@@ -101,7 +108,11 @@ pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
         first,
         last,
         report.candles,
-        req.emas.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("/"),
+        req.emas
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("/"),
         report.markers,
         if report.log_scale { ", log scale" } else { "" }
     );

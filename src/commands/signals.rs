@@ -13,9 +13,9 @@ use crate::output;
 /// Signal errors the user can fix are usage errors (exit 2); the rest as every feature error.
 pub(crate) fn signal_error(e: FeatureError) -> CliError {
     match e {
-        FeatureError::UnknownSignal { .. } | FeatureError::InvalidSignal { .. } | FeatureError::NoData { .. } => {
-            CliError::usage(e.to_string())
-        }
+        FeatureError::UnknownSignal { .. }
+        | FeatureError::InvalidSignal { .. }
+        | FeatureError::NoData { .. } => CliError::usage(e.to_string()),
         other => other.into(),
     }
 }
@@ -84,7 +84,16 @@ pub async fn run(config: &Config, args: SignalsArgs) -> Result<(), CliError> {
                 return Ok(());
             }
             let mut table = output::table([
-                "symbol", "signal", "side", "entry", "entry price", "exit", "exit price", "pnl %", "status", "bars",
+                "symbol",
+                "signal",
+                "side",
+                "entry",
+                "entry price",
+                "exit",
+                "exit price",
+                "pnl %",
+                "status",
+                "bars",
             ]);
             for r in &rows {
                 let t = &r.trade;
@@ -142,7 +151,14 @@ pub async fn run(config: &Config, args: SignalsArgs) -> Result<(), CliError> {
                 return output::json(&defs);
             }
             let mut table = output::table([
-                "signal", "fast", "slow", "direction", "rsi filter", "cooldown", "active", "description",
+                "signal",
+                "fast",
+                "slow",
+                "direction",
+                "rsi filter",
+                "cooldown",
+                "active",
+                "description",
             ]);
             for d in &defs {
                 let p = &d.params;

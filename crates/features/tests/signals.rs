@@ -7,7 +7,7 @@ mod support;
 use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::signals::{
-    Direction, SignalBar, SignalParams, Side, list_trades, refresh_signals, simulate, summarise, summary,
+    Direction, Side, SignalBar, SignalParams, list_trades, refresh_signals, simulate, summarise, summary,
 };
 use talab_features::{IngestOptions, ingest_csv, load_daily_bars};
 
@@ -35,16 +35,27 @@ fn long() -> SignalParams {
 fn a_long_opens_on_the_up_cross_and_closes_on_the_down_cross_with_pnl() {
     let rows = series(
         "BTC",
-        &[(90.0, 1.0, 2.0, 50.0), (100.0, 3.0, 2.0, 50.0), (103.0, 3.0, 2.0, 50.0), (105.0, 1.0, 2.0, 50.0)],
+        &[
+            (90.0, 1.0, 2.0, 50.0),
+            (100.0, 3.0, 2.0, 50.0),
+            (103.0, 3.0, 2.0, 50.0),
+            (105.0, 1.0, 2.0, 50.0),
+        ],
     );
     let trades = simulate(&rows, &long());
     assert_eq!(trades.len(), 1);
     let t = &trades[0];
     assert_eq!((t.side, t.entry_day, t.entry_price), (Side::Long, day(1), 100.0));
-    assert_eq!((t.exit_day, t.exit_price, t.bars_held), (Some(day(3)), Some(105.0), 2));
+    assert_eq!(
+        (t.exit_day, t.exit_price, t.bars_held),
+        (Some(day(3)), Some(105.0), 2)
+    );
     assert_eq!(t.pnl_pct(), Some(5.0), "100 -> 105 is exactly 5.0 %");
     assert_eq!(t.snapshot.close, 100.0);
-    assert_eq!((t.snapshot.fast, t.snapshot.slow, t.snapshot.rsi), (3.0, 2.0, Some(50.0)));
+    assert_eq!(
+        (t.snapshot.fast, t.snapshot.slow, t.snapshot.rsi),
+        (3.0, 2.0, Some(50.0))
+    );
 }
 
 #[test]
@@ -82,7 +93,9 @@ fn whipsaw() -> Vec<SignalBar> {
     let below = (100.0, 1.0, 2.0, 50.0);
     series(
         "BTC",
-        &[below, above, below, above, above, below, below, below, above, above],
+        &[
+            below, above, below, above, above, below, below, below, above, above,
+        ],
     )
 }
 
@@ -93,14 +106,22 @@ fn cooldown_blocks_entries_for_n_bars_after_an_exit() {
             cooldown_bars,
             ..long()
         };
-        simulate(&whipsaw(), &params).iter().map(|t| t.entry_day).collect()
+        simulate(&whipsaw(), &params)
+            .iter()
+            .map(|t| t.entry_day)
+            .collect()
     };
     // Exits on days 2 and 5. No cooldown: every up-cross enters.
     assert_eq!(entries(0), vec![day(1), day(3), day(8)]);
     // Cooldown 1: day 3 is 1 bar after the exit on day 2: blocked; day 8 is 3 bars after day 5.
     assert_eq!(entries(1), vec![day(1), day(8)]);
-    // Cooldown 3: day 8 is exactly 3 bars after the exit on day 5: still blocked.
-    assert_eq!(entries(3), vec![day(1)]);
+    // With day 3 blocked there is no exit on day 5: day 8 is 6 bars after the exit on day 2.
+    assert_eq!(entries(5), vec![day(1), day(8)]);
+    assert_eq!(
+        entries(6),
+        vec![day(1)],
+        "exactly N bars after the exit is still cooling down"
+    );
 }
 
 #[test]
@@ -108,7 +129,11 @@ fn the_rsi_filter_needs_45_for_longs_and_55_for_shorts() {
     let run = |rsi_at_cross: f64, direction| {
         let rows = series(
             "BTC",
-            &[(100.0, 1.0, 2.0, 50.0), (100.0, 3.0, 2.0, rsi_at_cross), (100.0, 1.0, 2.0, rsi_at_cross)],
+            &[
+                (100.0, 1.0, 2.0, 50.0),
+                (100.0, 3.0, 2.0, rsi_at_cross),
+                (100.0, 1.0, 2.0, rsi_at_cross),
+            ],
         );
         let params = SignalParams {
             rsi_filter: true,
@@ -124,7 +149,10 @@ fn the_rsi_filter_needs_45_for_longs_and_55_for_shorts() {
     assert_eq!(run(45.0, Direction::Long), vec![(Side::Long, day(1))]);
     assert_eq!(run(f64::NAN, Direction::Long), vec![], "no RSI yet: no entry");
     // Short entries on the down-cross (day 2) need RSI ≤ 55; at 50 the long passes too.
-    assert_eq!(run(55.0, Direction::LongShort), vec![(Side::Long, day(1)), (Side::Short, day(2))]);
+    assert_eq!(
+        run(55.0, Direction::LongShort),
+        vec![(Side::Long, day(1)), (Side::Short, day(2))]
+    );
     assert_eq!(run(44.9, Direction::LongShort), vec![(Side::Short, day(2))]);
     assert_eq!(run(55.1, Direction::LongShort), vec![(Side::Long, day(1))]);
     // Without the filter an RSI of 10 does not matter.
@@ -234,11 +262,18 @@ async fn btc_50_200_crosses_match_an_independent_count_and_rerunning_changes_not
         assert_eq!((r.bars, r.inserted, r.updated, r.deleted), (2862, r.trades, 0, 0));
 
         // Independent count: sign changes of EMA50 − EMA200 over the real closes.
-        let closes: Vec<f64> = load_daily_bars(db, "BTC").await.unwrap().iter().map(|b| b.close).collect();
+        let closes: Vec<f64> = load_daily_bars(db, "BTC")
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.close)
+            .collect();
         let (f, s) = (textbook_ema(&closes, 50), textbook_ema(&closes, 200));
         let (mut ups, mut downs_after_first_up, mut prev) = (Vec::new(), 0, None);
         for i in 0..closes.len() {
-            let (Some(f), Some(s)) = (f[i], s[i]) else { continue };
+            let (Some(f), Some(s)) = (f[i], s[i]) else {
+                continue;
+            };
             let d = f - s;
             if let Some(p) = prev {
                 if d > 0.0 && p <= 0.0 {
@@ -250,14 +285,26 @@ async fn btc_50_200_crosses_match_an_independent_count_and_rerunning_changes_not
             }
             prev = Some(d);
         }
-        let rows = list_trades(db, Some("BTC"), Some("ema_50_200_long"), false).await.unwrap();
+        let rows = list_trades(db, Some("BTC"), Some("ema_50_200_long"), false)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), ups.len(), "{}: one long per golden cross", t.label());
         let closed = rows.iter().filter(|r| r.status == "closed").count();
-        assert_eq!(closed, downs_after_first_up, "{}: one exit per death cross", t.label());
-        assert!(ups.len() >= 4, "BTC 2013–2021 has several golden crosses, got {}", ups.len());
+        assert_eq!(
+            closed,
+            downs_after_first_up,
+            "{}: one exit per death cross",
+            t.label()
+        );
+        assert!(
+            ups.len() >= 4,
+            "BTC 2013–2021 has several golden crosses, got {}",
+            ups.len()
+        );
         // The golden cross of April 2019 is one of them.
         assert!(
-            rows.iter().any(|r| r.trade.entry_day.to_string().starts_with("2019-04")),
+            rows.iter()
+                .any(|r| r.trade.entry_day.to_string().starts_with("2019-04")),
             "{:?}",
             rows.iter().map(|r| r.trade.entry_day).collect::<Vec<_>>()
         );
@@ -269,12 +316,19 @@ async fn btc_50_200_crosses_match_an_independent_count_and_rerunning_changes_not
         // Again: nothing changes, not even computed_at.
         let again = refresh_signals(db, &["BTC".into()], Some(&ids)).await.unwrap();
         assert_eq!(
-            (again[0].inserted, again[0].updated, again[0].deleted, again[0].unchanged),
+            (
+                again[0].inserted,
+                again[0].updated,
+                again[0].deleted,
+                again[0].unchanged
+            ),
             (0, 0, 0, rows.len()),
             "{}",
             t.label()
         );
-        let rows_again = list_trades(db, Some("BTC"), Some("ema_50_200_long"), false).await.unwrap();
+        let rows_again = list_trades(db, Some("BTC"), Some("ema_50_200_long"), false)
+            .await
+            .unwrap();
         assert_eq!(rows_again, rows, "{}", t.label());
 
         // Every seeded signal, and the summary reads them back.
@@ -340,8 +394,14 @@ async fn unknown_signals_and_symbols_are_refused_with_what_exists() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown signal 'ema_1_2'") && e.contains("ema_50_200_long"), "{e}");
-        let e = refresh_signals(db, &["DOGE".into()], None).await.unwrap_err().to_string();
+        assert!(
+            e.contains("unknown signal 'ema_1_2'") && e.contains("ema_50_200_long"),
+            "{e}"
+        );
+        let e = refresh_signals(db, &["DOGE".into()], None)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no prices for DOGE"), "{e}");
         assert!(list_trades(db, Some("BTC"), None, true).await.unwrap().is_empty());
     }

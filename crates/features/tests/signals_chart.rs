@@ -54,7 +54,10 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
         signals: vec!["ema_9_21_long".into()],
     };
     let data = chart_data(db, &req).await.unwrap();
-    assert_eq!((data.symbol.as_str(), data.tf.as_str(), data.source.as_str()), ("BTC", "1D", "csv"));
+    assert_eq!(
+        (data.symbol.as_str(), data.tf.as_str(), data.source.as_str()),
+        ("BTC", "1D", "csv")
+    );
     assert_eq!(data.days(), Some((d(2020, 1, 1), d(2021, 2, 27))));
     assert_eq!(data.candles.len(), 424);
 
@@ -71,9 +74,16 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
             .map(|(b, v)| (b.day, *v))
             .collect();
         assert_eq!(line.points.len(), 424, "EMA {}", line.period);
-        assert_eq!(line.points, want, "EMA {} points are the kernel's bits", line.period);
+        assert_eq!(
+            line.points, want,
+            "EMA {} points are the kernel's bits",
+            line.period
+        );
     }
-    assert_eq!(data.emas.iter().map(|e| e.period).collect::<Vec<_>>(), vec![20, 50, 200]);
+    assert_eq!(
+        data.emas.iter().map(|e| e.period).collect::<Vec<_>>(),
+        vec![20, 50, 200]
+    );
 
     // Markers are the stored trades inside the window.
     let trades = trades_for(db, "BTC", "ema_9_21_long").await.unwrap();
@@ -84,7 +94,10 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
         .count();
     let count = |k| data.markers.iter().filter(|m| m.kind == k).count();
     assert!(entries > 5, "the 9/21 pair trades several times a year");
-    assert_eq!((count(MarkerKind::Entry), count(MarkerKind::Exit)), (entries, exits));
+    assert_eq!(
+        (count(MarkerKind::Entry), count(MarkerKind::Exit)),
+        (entries, exits)
+    );
     for m in &data.markers {
         let bar = bars.iter().find(|b| b.day == m.day).unwrap();
         assert_eq!(m.price, bar.close, "trades happen at the close of their bar");
@@ -99,9 +112,16 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
     };
     let report = render(&data, &png, &opts).unwrap();
     assert_eq!(png_size(&std::fs::read(&png).unwrap()), (1000, 600));
-    assert_eq!(report.style, ChartStyle::Line, "424 candles do not fit 1000 px as candles");
+    assert_eq!(
+        report.style,
+        ChartStyle::Line,
+        "424 candles do not fit 1000 px as candles"
+    );
     assert!(!report.log_scale, "2020–2021 spans less than 20x");
-    assert!(std::fs::metadata(&png).unwrap().len() > 10_000, "a real picture, not a blank");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "a real picture, not a blank"
+    );
 
     let svg = dir.path().join("btc.svg");
     let report = render(
@@ -119,7 +139,10 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
     assert_eq!(svg_size(&text), (800, 450));
     assert!((report.style, report.log_scale) == (ChartStyle::Candles, true));
     if report.text {
-        assert!(text.contains("EMA 200") && text.contains("ema_9_21_long long entry"), "a legend");
+        assert!(
+            text.contains("EMA 200") && text.contains("ema_9_21_long long entry"),
+            "a legend"
+        );
         assert!(text.contains("2020-"), "dates on the x axis");
     }
 
@@ -137,13 +160,25 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
     )
     .await
     .unwrap();
-    assert!((400..=420).contains(&weekly.candles.len()), "{}", weekly.candles.len());
-    let complete: Vec<f64> = weekly.candles.iter().filter(|c| c.complete).map(|c| c.close).collect();
+    assert!(
+        (400..=420).contains(&weekly.candles.len()),
+        "{}",
+        weekly.candles.len()
+    );
+    let complete: Vec<f64> = weekly
+        .candles
+        .iter()
+        .filter(|c| c.complete)
+        .map(|c| c.close)
+        .collect();
     let e10 = ema(&complete, 10).unwrap();
     let want: Vec<f64> = e10.into_iter().filter(|v| v.is_finite()).collect();
     let got: Vec<f64> = weekly.emas[0].points.iter().map(|p| p.1).collect();
     assert_eq!(got, want);
-    let wide = RenderOptions { width: 1600, ..RenderOptions::default() };
+    let wide = RenderOptions {
+        width: 1600,
+        ..RenderOptions::default()
+    };
     let full = render(&weekly, &dir.path().join("w.png"), &wide).unwrap();
     assert!(full.log_scale, "2013–2021 spans far more than 20x");
     assert_eq!(full.style, ChartStyle::Candles);
@@ -165,15 +200,34 @@ async fn bad_chart_requests_say_what_is_wrong() {
     };
     let e = chart_data(db, &req).await.unwrap_err().to_string();
     assert!(e.contains("2013-04-29 to 2021-02-27"), "{e}");
-    let e = chart_data(db, &ChartRequest { emas: vec![7], from: None, ..req.clone() })
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = chart_data(
+        db,
+        &ChartRequest {
+            emas: vec![7],
+            from: None,
+            ..req.clone()
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("invalid EMA period 7"), "{e}");
-    let data = chart_data(db, &ChartRequest { from: None, ..req.clone() }).await.unwrap();
-    let e = render(&data, std::path::Path::new("/tmp/x.jpg"), &RenderOptions::default())
-        .unwrap_err()
-        .to_string();
+    let data = chart_data(
+        db,
+        &ChartRequest {
+            from: None,
+            ..req.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let e = render(
+        &data,
+        std::path::Path::new("/tmp/x.jpg"),
+        &RenderOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains(".png or .svg"), "{e}");
     let e = render(
         &data,

@@ -4,16 +4,16 @@
 //! Keeping the two apart means what is drawn can be tested as data (the EMA line's points are the
 //! kernel's values on the chart's days) while pixels are left to plotters.
 
-mod model;
 #[cfg(feature = "chart")]
 mod font;
+mod model;
 #[cfg(feature = "chart")]
 mod render;
 
+#[cfg(feature = "chart")]
+pub use font::{FONT_ENV, FontStatus, chart_font};
 pub use model::{
     Candle, ChartData, ChartRequest, DEFAULT_CHART_EMAS, EmaLine, Marker, MarkerKind, chart_data,
 };
-#[cfg(feature = "chart")]
-pub use font::{FONT_ENV, FontStatus, chart_font};
 #[cfg(feature = "chart")]
 pub use render::{ChartFormat, ChartStyle, PriceScale, RenderOptions, RenderReport, render};

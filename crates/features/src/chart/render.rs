@@ -28,7 +28,12 @@ pub enum ChartFormat {
 impl ChartFormat {
     /// `.png` or `.svg` (any case); anything else is refused.
     pub fn from_path(path: &Path) -> Result<Self, FeatureError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("png") => Ok(ChartFormat::Png),
             Some("svg") => Ok(ChartFormat::Svg),
             _ => Err(FeatureError::Chart(format!(
@@ -145,7 +150,11 @@ pub fn render(data: &ChartData, path: &Path, opts: &RenderOptions) -> Result<Ren
         format,
         width: opts.width,
         height: opts.height,
-        style: if plan.candles { ChartStyle::Candles } else { ChartStyle::Line },
+        style: if plan.candles {
+            ChartStyle::Candles
+        } else {
+            ChartStyle::Line
+        },
         log_scale: plan.log,
         candles: data.candles.len(),
         ema_lines: data.emas.len(),
@@ -180,7 +189,11 @@ impl Plan {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
         for c in &data.candles {
-            let (l, h) = if candles { (c.low, c.high) } else { (c.close, c.close) };
+            let (l, h) = if candles {
+                (c.low, c.high)
+            } else {
+                (c.close, c.close)
+            };
             lo = lo.min(l);
             hi = hi.max(h);
         }
@@ -330,7 +343,11 @@ where
     }
     let mut ids: Vec<&str> = data.markers.iter().map(|m| m.signal_id.as_str()).collect();
     ids.dedup();
-    for kind in [(MarkerKind::Entry, Side::Long), (MarkerKind::Entry, Side::Short), (MarkerKind::Exit, Side::Long)] {
+    for kind in [
+        (MarkerKind::Entry, Side::Long),
+        (MarkerKind::Entry, Side::Short),
+        (MarkerKind::Exit, Side::Long),
+    ] {
         let picked: Vec<_> = data
             .markers
             .iter()
@@ -344,7 +361,11 @@ where
             (MarkerKind::Entry, Side::Short) => "short entry",
             _ => "exit",
         };
-        let label = if ids.len() == 1 { format!("{} {label}", ids[0]) } else { label.to_string() };
+        let label = if ids.len() == 1 {
+            format!("{} {label}", ids[0])
+        } else {
+            label.to_string()
+        };
         let shape = move |(x, y): (i32, i32)| -> Vec<(i32, i32)> {
             match kind {
                 (MarkerKind::Entry, Side::Long) => vec![(x, y - 7), (x - 6, y + 5), (x + 6, y + 5)],

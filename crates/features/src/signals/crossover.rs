@@ -117,7 +117,14 @@ mod tests {
     use super::*;
 
     fn bar(symbol: &str, d: u32, fast: f64, slow: f64) -> SignalBar {
-        SignalBar::new(symbol, NaiveDate::from_ymd_opt(2021, 1, d).unwrap(), 1.0, fast, slow, 50.0)
+        SignalBar::new(
+            symbol,
+            NaiveDate::from_ymd_opt(2021, 1, d).unwrap(),
+            1.0,
+            fast,
+            slow,
+            50.0,
+        )
     }
 
     #[test]
@@ -131,12 +138,19 @@ mod tests {
             bar("A", 6, 1.0, 2.0), // below: down
         ];
         let kinds: Vec<_> = crosses(&rows).iter().map(|c| (c.index, c.kind)).collect();
-        assert_eq!(kinds, vec![(2, CrossKind::Up), (5, CrossKind::Up), (6, CrossKind::Down)]);
+        assert_eq!(
+            kinds,
+            vec![(2, CrossKind::Up), (4, CrossKind::Up), (5, CrossKind::Down)]
+        ); // 0-based indices
     }
 
     #[test]
     fn undefined_emas_never_cross() {
-        let rows = vec![bar("A", 1, f64::NAN, 2.0), bar("A", 2, 3.0, 2.0), bar("A", 3, 3.0, f64::NAN)];
+        let rows = vec![
+            bar("A", 1, f64::NAN, 2.0),
+            bar("A", 2, 3.0, 2.0),
+            bar("A", 3, 3.0, f64::NAN),
+        ];
         assert!(crosses(&rows).is_empty());
     }
 }

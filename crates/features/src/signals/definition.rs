@@ -186,6 +186,7 @@ pub async fn upsert_definition(db: &Database, def: &SignalDefinition) -> Result<
         .bind(def.is_active)
         .execute(pool)
         .await
+        .map(|_| ())
     })?;
     Ok(())
 }
@@ -198,12 +199,22 @@ mod tests {
     fn params_parse_with_defaults_and_refuse_unknown_keys() {
         let p: SignalParams = serde_json::from_str(r#"{"fast":9,"slow":21}"#).unwrap();
         assert_eq!(p, SignalParams::default());
-        let p: SignalParams =
-            serde_json::from_str(r#"{"fast":50,"slow":200,"direction":"long_short","rsi_filter":true,"cooldown_bars":3}"#)
-                .unwrap();
-        assert_eq!((p.direction, p.rsi_filter, p.cooldown_bars), (Direction::LongShort, true, 3));
+        let p: SignalParams = serde_json::from_str(
+            r#"{"fast":50,"slow":200,"direction":"long_short","rsi_filter":true,"cooldown_bars":3}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.direction, p.rsi_filter, p.cooldown_bars),
+            (Direction::LongShort, true, 3)
+        );
         assert!(serde_json::from_str::<SignalParams>(r#"{"fast":9,"slow":21,"fsat":1}"#).is_err());
-        let e = SignalParams { fast: 21, slow: 9, ..SignalParams::default() }.validate("x").unwrap_err();
+        let e = SignalParams {
+            fast: 21,
+            slow: 9,
+            ..SignalParams::default()
+        }
+        .validate("x")
+        .unwrap_err();
         assert!(e.to_string().contains("must be shorter"), "{e}");
     }
 }

@@ -78,7 +78,8 @@ impl Trade {
 
     /// The realised P&L in percent; None while open.
     pub fn pnl_pct(&self) -> Option<f64> {
-        self.exit_price.map(|exit| pnl_pct(self.side, self.entry_price, exit))
+        self.exit_price
+            .map(|exit| pnl_pct(self.side, self.entry_price, exit))
     }
 }
 

@@ -85,7 +85,11 @@ pub async fn refresh_signals(
             }
             defs
         }
-        None => list_definitions(db).await?.into_iter().filter(|d| d.is_active).collect(),
+        None => list_definitions(db)
+            .await?
+            .into_iter()
+            .filter(|d| d.is_active)
+            .collect(),
     };
     for d in &defs {
         d.params.validate(&d.signal_id)?;
@@ -208,7 +212,10 @@ fn upsert_sql(rows: usize) -> String {
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    sql.push_str(&format!(" ON CONFLICT (symbol, ts, signal_id) DO UPDATE SET {}", sets.join(", ")));
+    sql.push_str(&format!(
+        " ON CONFLICT (symbol, ts, signal_id) DO UPDATE SET {}",
+        sets.join(", ")
+    ));
     sql
 }
 

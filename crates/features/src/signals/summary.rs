@@ -86,7 +86,11 @@ pub async fn summary(
     let symbol = symbol.map(normalise_symbol).transpose()?;
     let mut ids: Vec<String> = match signal_id {
         Some(id) => vec![super::definition::get_definition(db, id).await?.signal_id],
-        None => list_definitions(db).await?.into_iter().map(|d| d.signal_id).collect(),
+        None => list_definitions(db)
+            .await?
+            .into_iter()
+            .map(|d| d.signal_id)
+            .collect(),
     };
     ids.sort();
     let mut by_signal: BTreeMap<String, Vec<Trade>> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
@@ -95,5 +99,8 @@ pub async fn summary(
             v.push(row.trade);
         }
     }
-    Ok(by_signal.iter().map(|(id, trades)| summarise(id, trades)).collect())
+    Ok(by_signal
+        .iter()
+        .map(|(id, trades)| summarise(id, trades))
+        .collect())
 }
