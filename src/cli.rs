@@ -64,6 +64,10 @@ pub enum Command {
     Costs(CostsArgs),
     /// Show the effective configuration (secrets masked).
     Config(ConfigArgs),
+    /// EMA-crossover signals: `signals refresh|list|summary`.
+    Signals(SignalsArgs),
+    /// Draw a price chart with EMAs and signal markers to a PNG or SVG file.
+    Chart(ChartArgs),
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +343,84 @@ pub enum MemoryAction {
 }
 
 #[derive(Debug, Args)]
+pub struct SignalsArgs {
+    #[command(subcommand)]
+    pub action: SignalsAction,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignalsAction {
+    /// Recompute signals from the stored daily bars and store the trades (idempotent).
+    Refresh {
+        /// Comma-separated symbols.
+        #[arg(long, value_delimiter = ',', required = true)]
+        symbols: Vec<String>,
+        /// Only this signal (repeatable; default: every active one).
+        #[arg(long = "signal", value_delimiter = ',')]
+        signals: Vec<String>,
+    },
+    /// List stored trades.
+    List {
+        #[arg(long)]
+        symbol: Option<String>,
+        #[arg(long)]
+        signal: Option<String>,
+        /// Only open positions.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Trades, win rate, P&L and max drawdown per signal.
+    Summary {
+        #[arg(long)]
+        signal: Option<String>,
+        #[arg(long)]
+        symbol: Option<String>,
+    },
+    /// The signal definitions (dim_signals) with their params.
+    Definitions,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The symbol to chart.
+    pub symbol: String,
+    /// First day shown (YYYY-MM-DD; default: the first day with data).
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day shown (YYYY-MM-DD; default: the last day with data).
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Timeframe of the candles and EMAs (1D, 7D, 1W_CAL_ISO, 1M_CAL …).
+    #[arg(long, default_value = "1D")]
+    pub tf: String,
+    /// EMA periods (default: the signals' pairs, else 20,50,200).
+    #[arg(long, value_delimiter = ',')]
+    pub ema: Vec<usize>,
+    /// Signals whose entries and exits are marked (refreshed first).
+    #[arg(long, value_delimiter = ',')]
+    pub signals: Vec<String>,
+    /// auto (candles when they fit), candles, or line.
+    #[arg(long, default_value = "auto")]
+    pub style: String,
+    /// auto (log when prices span over 20x), linear, or log.
+    #[arg(long, default_value = "auto")]
+    pub scale: String,
+    #[arg(long, default_value_t = 1200)]
+    pub width: u32,
+    #[arg(long, default_value_t = 700)]
+    pub height: u32,
+    /// Output file: .png or .svg.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
@@ -475,6 +557,8 @@ impl Command {
             Command::Quota(_) => "quota",
             Command::Costs(_) => "costs",
             Command::Config(_) => "config",
+            Command::Signals(_) => "signals",
+            Command::Chart(_) => "chart",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod ask;
 mod batch;
+mod chart;
 mod config;
 mod costs;
 pub mod demo;
@@ -10,6 +11,7 @@ mod ingest;
 mod memory;
 mod quota;
 mod run;
+mod signals;
 mod status;
 mod tasks;
 mod timeframes;
@@ -41,5 +43,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tasks(args) => tasks::run(&config, args).await,
         Command::Quota(args) => quota::run(&config, args).await,
         Command::Costs(args) => costs::run(&config, args).await,
+        Command::Signals(args) => signals::run(&config, args).await,
+        Command::Chart(args) => chart::run(&config, args).await,
     }
 }

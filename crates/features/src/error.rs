@@ -112,6 +112,15 @@ pub enum FeatureError {
     /// pair): the next source may, so the default chain falls through on this one.
     #[error("price source {source_name} is unavailable: {reason}")]
     SourceUnavailable { source_name: String, reason: String },
+    /// No signal definition has this id.
+    #[error("unknown signal '{signal_id}'; known signals: {}", list_or_none(known))]
+    UnknownSignal { signal_id: String, known: Vec<String> },
+    /// A signal definition cannot be used.
+    #[error("signal {signal_id}: {reason}")]
+    InvalidSignal { signal_id: String, reason: String },
+    /// A chart cannot be drawn or written.
+    #[error("chart: {0}")]
+    Chart(String),
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars::error::PolarsError),

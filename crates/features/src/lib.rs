@@ -22,14 +22,20 @@
 //! Storage: [`AssetRegistry`] opens this crate's tables on SQLite or PostgreSQL (see
 //! [`MIGRATIONS`]). With the `stubs` feature, [`stubs::FeatureStoreStub`] serves real 1D EMAs over
 //! in-memory closes.
+//!
+//! Signals: [`signals`] turns 1D EMA crosses into trades with P&L (`dim_signals`,
+//! `cmc_signals_ema_crossover`); [`chart`] gathers what a price chart shows, and with the `chart`
+//! feature draws it to PNG or SVG.
 
 pub mod assets;
 pub mod bars;
+pub mod chart;
 pub mod ema;
 pub mod error;
 pub mod ingest;
 pub mod migrations;
 pub mod prices;
+pub mod signals;
 pub mod sources;
 pub mod store;
 #[cfg(feature = "stubs")]

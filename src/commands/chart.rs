@@ -1,0 +1,120 @@
+//! `talab chart SYMBOL -o FILE.png|svg`: candles or a close line, EMA lines and signal markers.
+//! The asked signals are refreshed first (idempotent), so the markers match the bars drawn.
+
+use talab_features::chart::{
+    ChartFormat, ChartRequest, ChartStyle, DEFAULT_CHART_EMAS, PriceScale, RenderOptions, chart_data, render,
+};
+use talab_features::signals;
+
+use super::signals::{open, signal_error};
+use crate::cli::ChartArgs;
+use crate::config::Config;
+use crate::exit::CliError;
+use crate::output;
+
+fn parse_style(s: &str) -> Result<ChartStyle, CliError> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(ChartStyle::Auto),
+        "candles" | "candle" => Ok(ChartStyle::Candles),
+        "line" => Ok(ChartStyle::Line),
+        other => Err(CliError::usage(format!(
+            "--style {other}: use auto, candles or line"
+        ))),
+    }
+}
+
+fn parse_scale(s: &str) -> Result<PriceScale, CliError> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(PriceScale::Auto),
+        "linear" => Ok(PriceScale::Linear),
+        "log" => Ok(PriceScale::Log),
+        other => Err(CliError::usage(format!(
+            "--scale {other}: use auto, linear or log"
+        ))),
+    }
+}
+
+pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
+    let usage = |e: talab_features::FeatureError| CliError::usage(e.to_string());
+    ChartFormat::from_path(&args.output).map_err(usage)?;
+    let opts = RenderOptions {
+        width: args.width,
+        height: args.height,
+        style: parse_style(&args.style)?,
+        scale: parse_scale(&args.scale)?,
+    };
+    for (name, v) in [("--width", args.width), ("--height", args.height)] {
+        if !(200..=8000).contains(&v) {
+            return Err(CliError::usage(format!("{name} {v}: use 200 to 8000 pixels")));
+        }
+    }
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(CliError::usage(format!("--from {from} is after --to {to}")));
+    }
+    let db = open(config).await?;
+    let mut emas = args.ema.clone();
+    if !args.signals.is_empty() {
+        signals::refresh_signals(&db, std::slice::from_ref(&args.symbol), Some(&args.signals))
+            .await
+            .map_err(signal_error)?;
+        if emas.is_empty() {
+            for id in &args.signals {
+                let p = signals::get_definition(&db, id)
+                    .await
+                    .map_err(signal_error)?
+                    .params;
+                emas.extend([p.fast, p.slow]);
+            }
+        }
+    }
+    if emas.is_empty() {
+        emas = DEFAULT_CHART_EMAS.to_vec();
+    }
+    emas.sort_unstable();
+    emas.dedup();
+    let req = ChartRequest {
+        symbol: args.symbol.clone(),
+        tf: args.tf.clone(),
+        from: args.from,
+        to: args.to,
+        emas,
+        signals: args.signals.clone(),
+    };
+    let data = chart_data(&db, &req).await.map_err(signal_error)?;
+    let report = render(&data, &args.output, &opts).map_err(|e| CliError::failure(e.to_string()))?;
+    if let Some(note) = &report.note {
+        eprintln!("note: the chart has no text: {note}");
+    }
+    if data.source == "synthetic" && !args.json {
+        eprintln!("note: these prices are SYNTHETIC (a seeded random walk), not market data");
+    }
+    if args.json {
+        return output::json(&report);
+    }
+    let (first, last) = data.days().expect("render succeeded, so there are bars");
+    println!(
+        "wrote {} ({}x{} {}, {} {} {} to {}, {} bars, EMA {}, {} markers{})",
+        report.path.display(),
+        report.width,
+        report.height,
+        match report.format {
+            ChartFormat::Png => "PNG",
+            ChartFormat::Svg => "SVG",
+        },
+        data.symbol,
+        data.tf,
+        first,
+        last,
+        report.candles,
+        req.emas
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("/"),
+        report.markers,
+        if report.log_scale { ", log scale" } else { "" }
+    );
+    Ok(())
+}
