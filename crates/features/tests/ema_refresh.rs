@@ -281,7 +281,10 @@ async fn all_rows(db: &Database) -> Vec<StoredEma> {
     rows
 }
 
-fn bits(rows: &[StoredEma]) -> Vec<(String, u32, NaiveDate, u64, u64, bool, Option<u64>, Option<u64>)> {
+/// (tf, period, day, ema bits, ema_bar bits, roll, d1 bits, d2_roll bits).
+type Bits = (String, u32, NaiveDate, u64, u64, bool, Option<u64>, Option<u64>);
+
+fn bits(rows: &[StoredEma]) -> Vec<Bits> {
     rows.iter()
         .map(|r| {
             (

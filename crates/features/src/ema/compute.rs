@@ -139,11 +139,9 @@ pub fn compute_series(
     };
     let mut rows = Vec::with_capacity(end - start);
     let mut rejects = Vec::new();
-    for i in start..end {
-        let day = TfDay {
-            close: closes.closes[i],
-            bar_close: bar_close[i],
-        };
+    let days = closes.closes[start..end].iter().zip(&bar_close[start..end]);
+    for (i, (&close, &bar_close)) in (start..end).zip(days) {
+        let day = TfDay { close, bar_close };
         if let Some(row) = state.push(day) {
             for (column, value) in [("ema", row.ema), ("ema_bar", row.ema_bar)] {
                 if let Some((reason, detail)) = input.band.check(i, value) {
