@@ -17,6 +17,9 @@ use crate::{DatabaseLocation, DbError, MigrationSet};
 
 /// How long a SQLite writer waits for another writer before giving up.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Statements slower than this are logged at debug level (`-vv`): a long locked write or a bulk
+/// COPY is expected work, not a warning to print on every run.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 /// How long connecting to PostgreSQL may take before it is called unreachable.
 pub const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -96,7 +99,9 @@ impl Database {
 
     /// Opens PostgreSQL with explicit options (used by the test harness to pin a schema).
     pub async fn open_postgres(options: PgConnectOptions) -> Result<Self, DbError> {
-        let options = options.log_statements(log::LevelFilter::Trace);
+        let options = options
+            .log_statements(log::LevelFilter::Trace)
+            .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
         let probe = tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await;
         let unreachable = |reason: String| DbError::Unreachable {
             backend: "PostgreSQL",
@@ -153,6 +158,7 @@ fn sqlite_options() -> SqliteConnectOptions {
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         .foreign_keys(true)
         .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT)
 }
 
 fn classify_postgres_error(options: &PgConnectOptions, e: sqlx::Error) -> DbError {

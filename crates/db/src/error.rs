@@ -50,6 +50,12 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    /// Another writer held the lock on the same data for longer than talab waits.
+    #[error(
+        "gave up after {waited_secs} s waiting for the write lock on {key}: another talab process is \
+         writing the same data; run again when it has finished"
+    )]
+    LockTimeout { key: String, waited_secs: u64 },
     /// Any other database error.
     #[error(transparent)]
     Sql(#[from] sqlx::Error),

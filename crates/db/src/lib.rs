@@ -31,6 +31,7 @@
 //! # });
 //! ```
 
+pub mod bulk;
 mod database;
 mod dispatch;
 mod error;
@@ -45,4 +46,4 @@ pub use error::DbError;
 pub use location::DatabaseLocation;
 pub use migrate::{Migration, MigrationSet};
 pub use sqlx;
-pub use tx::{POSTGRES_MAX_PARAMS, SQLITE_MAX_PARAMS, Tx};
+pub use tx::{LOCK_WAIT_LIMIT, POSTGRES_MAX_PARAMS, SQLITE_MAX_PARAMS, Tx};

@@ -7,9 +7,14 @@
 //! the key held until commit or rollback. A `Tx` dropped without [`Tx::commit`] rolls back, so an
 //! error or a killed process leaves the tables as they were. [`on_tx!`] runs one SQL text on either.
 
+use std::time::{Duration, Instant};
+
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::Database;
+use crate::{Database, DbError};
+
+/// How long a writer waits for another writer of the same key before giving up.
+pub const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(600);
 
 /// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`.
 pub const SQLITE_MAX_PARAMS: usize = 32_766;
@@ -48,24 +53,70 @@ impl Tx {
     }
 
     /// A write transaction holding the lock on `key` from its first statement (see the module
-    /// docs); a second writer of the same key waits until this one ends.
-    pub async fn begin_locked(db: &Database, key: &str) -> Result<Self, sqlx::Error> {
-        Ok(match db {
-            Database::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+    /// docs); a second writer of the same key waits until this one ends, for at most
+    /// [`LOCK_WAIT_LIMIT`], then fails with [`DbError::LockTimeout`].
+    pub async fn begin_locked(db: &Database, key: &str) -> Result<Self, DbError> {
+        let timed_out = || DbError::LockTimeout {
+            key: key.to_string(),
+            waited_secs: LOCK_WAIT_LIMIT.as_secs(),
+        };
+        match db {
+            Database::Sqlite(p) => {
+                // Each attempt waits up to the connection's busy timeout inside SQLite; another
+                // writer's long refresh is a queue to wait in, not an error, up to the limit.
+                let started = Instant::now();
+                loop {
+                    match p.begin_with("BEGIN IMMEDIATE").await {
+                        Ok(tx) => return Ok(Tx::Sqlite(tx)),
+                        Err(e) if is_sqlite_busy(&e) => {
+                            if started.elapsed() >= LOCK_WAIT_LIMIT {
+                                return Err(timed_out());
+                            }
+                            tracing::info!(
+                                key,
+                                waited_s = started.elapsed().as_secs(),
+                                "another writer holds the SQLite database; still waiting"
+                            );
+                            // SQLite may answer busy without waiting; never spin on it.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
             Database::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                // `lock_timeout` bounds the advisory lock's wait like the SQLite loop above.
+                sqlx::query(&format!(
+                    "SET LOCAL lock_timeout = '{}s'",
+                    LOCK_WAIT_LIMIT.as_secs()
+                ))
+                .execute(&mut *tx)
+                .await?;
+                let locked = sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                     .bind(key)
                     .execute(&mut *tx)
-                    .await?;
-                Tx::Postgres(tx)
+                    .await;
+                match locked {
+                    Ok(_) => Ok(Tx::Postgres(tx)),
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => Err(timed_out()),
+                    Err(e) => Err(e.into()),
+                }
             }
-        })
+        }
     }
 
     /// Commits.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         on_tx!(self, c => c.commit().await)
+    }
+
+    /// Which backend this transaction is on.
+    pub fn backend(&self) -> crate::Backend {
+        match self {
+            Tx::Sqlite(_) => crate::Backend::Sqlite,
+            Tx::Postgres(_) => crate::Backend::Postgres,
+        }
     }
 
     /// The most bind parameters one statement may carry on this backend.
@@ -75,4 +126,10 @@ impl Tx {
             Tx::Postgres(_) => POSTGRES_MAX_PARAMS,
         }
     }
+}
+
+/// SQLITE_BUSY (5) and its extended codes: the database's write lock is held by another connection.
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().is_some_and(|c| c.parse::<i32>().is_ok_and(|n| n & 0xff == 5)))
 }

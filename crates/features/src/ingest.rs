@@ -10,7 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use talab_db::{Database, on_pool};
+use talab_db::{Backend, Database, on_pool};
 
 use crate::bars::daily::{BAR_COLUMNS, REJECT_COLUMNS, bar_values, reject_values, validate_daily};
 use crate::prices::{
@@ -228,7 +228,8 @@ struct Plan {
 }
 
 async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result<IngestReport, FeatureError> {
-    let is_pg = matches!(db, Database::Postgres(_));
+    let backend = db.backend();
+    let is_pg = backend == Backend::Postgres;
     let symbol = load.symbol.as_str();
     on_pool!(db, pool => async {
         let mut tx = pool.begin().await?;
@@ -247,7 +248,7 @@ async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result
         .await?;
         let stored = fetch_raw!(&mut *tx, symbol);
         let stored = stored.into_iter().map(raw_from_tuple).collect::<Result<Vec<_>, _>>()?;
-        let plan = plan(load, &sources, stored, rows)?;
+        let plan = plan(backend, load, &sources, stored, rows)?;
         sqlx::query("INSERT INTO dim_assets (symbol, name) VALUES ($1, $2) ON CONFLICT (symbol) DO NOTHING")
             .bind(symbol)
             .bind(load.name.as_deref().unwrap_or(symbol))
@@ -273,6 +274,7 @@ async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result
 /// Decides what to write: refuses a second source, diffs against the stored rows, and (when
 /// anything changed) rebuilds the 1D bars of the merged series.
 fn plan(
+    backend: Backend,
     load: &Load,
     sources: &[(String, i64)],
     stored: Vec<RawPrice>,
@@ -319,8 +321,11 @@ fn plan(
             }
         }
     }
+    let batches = |table: &str, columns: &[&str], on_conflict: &str, vals: Vec<Val>| {
+        batches(backend, table, columns, on_conflict, vals)
+    };
     let mut statements = batches("cmc_price_histories", RAW_COLUMNS, &raw_upsert_clause(), changed);
-    let rejected = record_bad_rows(load, now, &mut statements);
+    let rejected = record_bad_rows(backend, load, now, &mut statements);
 
     let all: Vec<RawPrice> = merged.into_values().collect();
     let (bars, bar_rejects) = validate_daily(&all);
@@ -367,7 +372,12 @@ fn plan(
 }
 
 /// Adds the upserts of the skipped CSV rows; returns how many there are.
-fn record_bad_rows(load: &Load, now: DateTime<Utc>, statements: &mut Vec<(String, Vec<Val>)>) -> usize {
+fn record_bad_rows(
+    backend: Backend,
+    load: &Load,
+    now: DateTime<Utc>,
+    statements: &mut Vec<(String, Vec<Val>)>,
+) -> usize {
     const COLUMNS: &[&str] = &["source_file", "line", "symbol", "reason", "raw", "rejected_at"];
     let file = load.file.clone().unwrap_or_default();
     let vals = load
@@ -386,15 +396,27 @@ fn record_bad_rows(load: &Load, now: DateTime<Utc>, statements: &mut Vec<(String
         .collect();
     let conflict = "ON CONFLICT (source_file, line) DO UPDATE SET symbol = excluded.symbol, \
                     reason = excluded.reason, raw = excluded.raw";
-    statements.extend(batches("cmc_price_histories_rejects", COLUMNS, conflict, vals));
+    statements.extend(batches(
+        backend,
+        "cmc_price_histories_rejects",
+        COLUMNS,
+        conflict,
+        vals,
+    ));
     load.bad.len()
 }
 
 /// Splits flat row values into batched multi-row INSERT statements.
-fn batches(table: &str, columns: &[&str], on_conflict: &str, vals: Vec<Val>) -> Vec<(String, Vec<Val>)> {
+fn batches(
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    on_conflict: &str,
+    vals: Vec<Val>,
+) -> Vec<(String, Vec<Val>)> {
     let rows = vals.len() / columns.len();
     let mut rest = vals.into_iter();
-    batched_insert(table, columns, rows, on_conflict)
+    batched_insert(backend, table, columns, rows, on_conflict)
         .into_iter()
         .map(|(sql, n)| (sql, rest.by_ref().take(n * columns.len()).collect()))
         .collect()

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use talab_db::{Database, on_pool};
+use talab_db::{Backend, Database, on_pool};
 
 use crate::{FeatureError, normalise_symbol};
 
@@ -213,31 +213,21 @@ pub(crate) fn raw_values(r: &RawPrice, ingested_at: DateTime<Utc>) -> Vec<Val> {
 }
 
 /// Multi-row `INSERT` statements for `rows` rows of `columns.len()` values each, in batches that
-/// stay under both backends' bind-parameter limits: (SQL, rows in this batch).
+/// stay under the backend's bind-parameter limit: (SQL, rows in this batch).
 pub(crate) fn batched_insert(
+    backend: Backend,
     table: &str,
     columns: &[&str],
     rows: usize,
     on_conflict: &str,
 ) -> Vec<(String, usize)> {
-    const MAX_PARAMS: usize = 30_000;
-    let per_batch = (MAX_PARAMS / columns.len()).max(1);
+    let per_batch = talab_db::bulk::rows_per_statement(backend, columns.len());
     let mut out = Vec::new();
     let mut done = 0;
     while done < rows {
         let n = per_batch.min(rows - done);
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        for r in 0..n {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..columns.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('$');
-                sql.push_str(&(r * columns.len() + c + 1).to_string());
-            }
-            sql.push(')');
-        }
+        talab_db::bulk::push_rows(&mut sql, backend, 1, columns.len(), n);
         sql.push(' ');
         sql.push_str(on_conflict);
         out.push((sql, n));
@@ -334,14 +324,16 @@ mod tests {
 
     #[test]
     fn batches_number_placeholders_per_batch() {
-        let b = batched_insert("t", &["a", "b"], 3, "");
+        let b = batched_insert(Backend::Postgres, "t", &["a", "b"], 3, "");
         assert_eq!(b.len(), 1);
         assert_eq!(
             b[0].0.trim(),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+            "INSERT INTO t (a, b) VALUES ($1,$2),($3,$4),($5,$6)"
         );
-        let b = batched_insert("t", &RAW_COLUMNS[..15], 5000, "");
-        assert_eq!(b.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2000, 2000, 1000]);
+        let b = batched_insert(Backend::Sqlite, "t", &["a", "b"], 2, "");
+        assert_eq!(b[0].0.trim(), "INSERT INTO t (a, b) VALUES (?,?),(?,?)");
+        let b = batched_insert(Backend::Postgres, "t", &RAW_COLUMNS[..15], 10_000, "");
+        assert_eq!(b.iter().map(|x| x.1).collect::<Vec<_>>(), vec![4369, 4369, 1262]);
     }
 
     #[test]

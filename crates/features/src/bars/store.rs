@@ -8,7 +8,8 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::Row;
-use talab_db::{Database, Tx, on_tx};
+use talab_db::bulk::{push_rows, rows_per_statement};
+use talab_db::{Backend, Database, Tx, on_tx};
 
 use super::snapshot::{MultiTfBar, SnapshotBuilder, build_snapshots_into};
 use crate::{DailyBar, FeatureError, Timeframe, normalise_symbol};
@@ -19,8 +20,8 @@ pub const TF_DAY_TABLE: &str = "cmc_price_bars_multi_tf";
 pub const CALENDAR_TABLE: &str = "cmc_price_bars_multi_tf_cal";
 const STATE_TABLE: &str = "cmc_price_bars_multi_tf_state";
 
-/// Bind parameters per row (symbol and tf are two shared parameters of the statement).
-const PARAMS_PER_ROW: usize = 16;
+/// Bind parameters per row (every column).
+const PARAMS_PER_ROW: usize = 18;
 
 const COLUMNS: &str = "symbol, tf, ts, day, bar_seq, pos_in_bar, time_open, open, high, low, close, volume, \
                        time_high, time_low, count_days, count_missing_days, is_partial_start, is_partial_end";
@@ -203,7 +204,7 @@ struct Conn(Tx);
 impl Conn {
     /// Starts a transaction. With a symbol to write, it holds that symbol's write lock from the
     /// start, so two writers of one symbol queue up instead of interleaving.
-    async fn begin(db: &Database, writing: Option<&str>) -> Result<Self, sqlx::Error> {
+    async fn begin(db: &Database, writing: Option<&str>) -> Result<Self, talab_db::DbError> {
         Ok(Conn(match writing {
             Some(symbol) => Tx::begin_locked(db, &format!("talab bars {symbol}")).await?,
             None => Tx::begin(db).await?,
@@ -312,21 +313,24 @@ impl Conn {
         tf: &str,
         rows: &[MultiTfBar],
     ) -> Result<u64, sqlx::Error> {
-        let per_stmt = (self.0.max_params() - 2) / PARAMS_PER_ROW;
+        let backend = self.0.backend();
+        let per_stmt = rows_per_statement(backend, PARAMS_PER_ROW);
         let mut full_sql = None;
         let mut written = 0;
         for chunk in rows.chunks(per_stmt) {
             let sql = if chunk.len() == per_stmt {
                 full_sql
-                    .get_or_insert_with(|| upsert_sql(table, per_stmt))
+                    .get_or_insert_with(|| upsert_sql(backend, table, per_stmt))
                     .clone()
             } else {
-                upsert_sql(table, chunk.len())
+                upsert_sql(backend, table, chunk.len())
             };
             written += on_tx!(&mut self.0, c => {
-                let mut q = sqlx::query(&sql).bind(symbol).bind(tf);
+                let mut q = sqlx::query(&sql);
                 for r in chunk {
                     q = q
+                        .bind(symbol)
+                        .bind(tf)
                         .bind(r.time_close)
                         .bind(r.day)
                         .bind(r.bar_seq)
@@ -351,27 +355,10 @@ impl Conn {
     }
 }
 
-/// `INSERT … VALUES ($1, $2, $3, …), ($1, $2, $19, …) … ON CONFLICT (symbol, tf, ts) DO UPDATE …` for `n` rows.
-fn upsert_sql(table: &str, n: usize) -> String {
-    let mut sql = String::with_capacity(120 + n * 100);
-    sql.push_str("INSERT INTO ");
-    sql.push_str(table);
-    sql.push_str(" (");
-    sql.push_str(COLUMNS);
-    sql.push_str(") VALUES ");
-    let mut p = 3;
-    for i in 0..n {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str("($1,$2");
-        for _ in 0..PARAMS_PER_ROW {
-            sql.push_str(",$");
-            sql.push_str(&p.to_string());
-            p += 1;
-        }
-        sql.push(')');
-    }
+/// `INSERT … VALUES (…), (…) … ON CONFLICT (symbol, tf, ts) DO UPDATE …` for `n` rows.
+fn upsert_sql(backend: Backend, table: &str, n: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ");
+    push_rows(&mut sql, backend, 1, PARAMS_PER_ROW, n);
     sql.push_str(" ON CONFLICT (symbol, tf, ts) DO UPDATE SET ");
     let updates: Vec<String> = COLUMNS
         .split(", ")

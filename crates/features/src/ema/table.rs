@@ -11,9 +11,10 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
-use talab_db::{Database, Tx, on_pool, on_tx};
+use talab_db::bulk::{push_rows, rows_per_statement};
+use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
-use super::compute::{SavedState, SeriesAction, SeriesResult};
+use super::compute::{EmaReject, SavedState, SeriesAction, SeriesResult};
 use super::multi_tf::MultiTfEmaState;
 use super::series::DailyCloses;
 use crate::{FeatureError, Timeframe};
@@ -27,8 +28,8 @@ pub const REJECTS_TABLE: &str = "ema_rejects";
 const STATE_TABLE: &str = "cmc_ema_multi_tf_state";
 
 const COLUMNS: &str = "symbol, computed_at, tf, ts, period, tf_days, roll, ema, ema_bar, d1, d2, d1_roll, d2_roll, is_partial_end";
-/// Bind parameters per row (symbol and computed_at are shared by the statement).
-const PARAMS_PER_ROW: usize = 12;
+/// Bind parameters per row (every column).
+const PARAMS_PER_ROW: usize = 14;
 
 /// The table a timeframe's EMAs live in.
 pub fn table_for(tf: &Timeframe) -> &'static str {
@@ -82,11 +83,27 @@ pub async fn write_results(
     results: &[SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
-    for r in results.iter().filter(|r| r.action == SeriesAction::Rebuilt) {
-        for table in [table_for(&r.tf), REJECTS_TABLE] {
-            let sql = format!("DELETE FROM {table} WHERE symbol = $1 AND tf = $2 AND period = $3");
+    // What rebuilt series replace: one DELETE per table, `(tf, period) IN (VALUES …)`.
+    let rebuilt: Vec<&SeriesResult> = results
+        .iter()
+        .filter(|r| r.action == SeriesAction::Rebuilt)
+        .collect();
+    for table in [TF_DAY_TABLE, CALENDAR_TABLE, REJECTS_TABLE] {
+        let of_table: Vec<&SeriesResult> = rebuilt
+            .iter()
+            .copied()
+            .filter(|r| table == REJECTS_TABLE || table_for(&r.tf) == table)
+            .collect();
+        for chunk in of_table.chunks(rows_per_statement(tx.backend(), 3)) {
+            let mut sql = format!("DELETE FROM {table} WHERE (symbol, tf, period) IN (VALUES ");
+            push_rows(&mut sql, tx.backend(), 1, 3, chunk.len());
+            sql.push(')');
             on_tx!(tx, c => {
-                sqlx::query(&sql).bind(symbol).bind(&r.code).bind(r.period as i32).execute(&mut **c).await.map(|_| ())
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q.bind(symbol).bind(&r.code).bind(r.period as i32);
+                }
+                q.execute(&mut **c).await.map(|_| ())
             })?;
         }
     }
@@ -190,7 +207,7 @@ async fn insert_rows(
         .iter()
         .flat_map(|r| r.rows.iter().map(move |(i, row)| (*r, *i, row)))
         .collect();
-    let per_stmt = (tx.max_params() - 2) / PARAMS_PER_ROW;
+    let per_stmt = rows_per_statement(tx.backend(), PARAMS_PER_ROW);
     let full_sql = insert_sql(table, per_stmt);
     let mut written = 0;
     for chunk in rows.chunks(per_stmt) {
@@ -200,9 +217,11 @@ async fn insert_rows(
             insert_sql(table, chunk.len())
         };
         written += on_tx!(tx, c => {
-            let mut q = sqlx::query(&sql).bind(symbol).bind(computed_at);
+            let mut q = sqlx::query(&sql);
             for (r, i, row) in chunk {
                 q = q
+                    .bind(symbol)
+                    .bind(computed_at)
                     .bind(&r.code)
                     .bind(closes.ts[*i])
                     .bind(r.period as i32)
@@ -222,19 +241,10 @@ async fn insert_rows(
     Ok(written)
 }
 
-/// `INSERT INTO table (…) VALUES ($1,$2,$3,…), ($1,$2,$15,…) …` for `n` rows.
+/// `INSERT INTO table (…) VALUES (?,…), (?,…) …` for `n` rows (SQLite only: PostgreSQL gets COPY).
 fn insert_sql(table: &str, n: usize) -> String {
-    let mut sql = String::with_capacity(100 + n * 64);
-    let _ = write!(sql, "INSERT INTO {table} ({COLUMNS}) VALUES ");
-    let mut p = 3;
-    for i in 0..n {
-        sql.push_str(if i == 0 { "($1,$2" } else { ",($1,$2" });
-        for _ in 0..PARAMS_PER_ROW {
-            let _ = write!(sql, ",${p}");
-            p += 1;
-        }
-        sql.push(')');
-    }
+    let mut sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ");
+    push_rows(&mut sql, Backend::Sqlite, 1, PARAMS_PER_ROW, n);
     sql
 }
 
@@ -245,36 +255,41 @@ async fn write_rejects(
     results: &[SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<(), FeatureError> {
-    let sql = format!(
-        "INSERT INTO {REJECTS_TABLE} (symbol, tf, ts, period, column_name, value, reason, detail, computed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (symbol, tf, ts, period, column_name) DO UPDATE SET value = excluded.value,
-           reason = excluded.reason, detail = excluded.detail, computed_at = excluded.computed_at"
-    );
-    for r in results {
-        for rej in &r.rejects {
-            // Rejects are rare (a handful per series at most): one statement each is fine.
-            on_tx!(tx, c => {
-                sqlx::query(&sql)
+    const PER_ROW: usize = 9;
+    let rejects: Vec<(&SeriesResult, &EmaReject)> = results
+        .iter()
+        .flat_map(|r| r.rejects.iter().map(move |rej| (r, rej)))
+        .collect();
+    for chunk in rejects.chunks(rows_per_statement(tx.backend(), PER_ROW)) {
+        let mut sql = format!(
+            "INSERT INTO {REJECTS_TABLE} (symbol, computed_at, tf, ts, period, column_name, value, reason, detail) VALUES "
+        );
+        push_rows(&mut sql, tx.backend(), 1, PER_ROW, chunk.len());
+        sql.push_str(
+            " ON CONFLICT (symbol, tf, ts, period, column_name) DO UPDATE SET value = excluded.value, \
+             reason = excluded.reason, detail = excluded.detail, computed_at = excluded.computed_at",
+        );
+        on_tx!(tx, c => {
+            let mut q = sqlx::query(&sql);
+            for (r, rej) in chunk {
+                q = q
                     .bind(symbol)
+                    .bind(computed_at)
                     .bind(&r.code)
                     .bind(closes.ts[rej.index])
                     .bind(r.period as i32)
                     .bind(rej.column)
                     .bind(rej.value.is_finite().then_some(rej.value))
                     .bind(rej.reason.code())
-                    .bind(&rej.detail)
-                    .bind(computed_at)
-                    .execute(&mut **c)
-                    .await
-                    .map(|_| ())
-            })?;
-        }
+                    .bind(&rej.detail);
+            }
+            q.execute(&mut **c).await.map(|_| ())
+        })?;
     }
     Ok(())
 }
 
-/// Upserts the states of the series that changed, in one multi-row statement per 1,000.
+/// Upserts the states of the series that changed, in multi-row statements.
 async fn put_states(
     tx: &mut Tx,
     symbol: &str,
@@ -288,28 +303,22 @@ async fn put_states(
             Some((r, s, serde_json::to_string(&s.state).ok()?))
         })
         .collect();
-    for chunk in changed.chunks(1000) {
+    for chunk in changed.chunks(rows_per_statement(tx.backend(), 9)) {
         let mut sql = format!(
             "INSERT INTO {STATE_TABLE} (symbol, updated_at, tf, period, first_day, last_day, n_days, fingerprint, state) VALUES "
         );
-        let mut p = 3;
-        for i in 0..chunk.len() {
-            sql.push_str(if i == 0 { "($1,$2" } else { ",($1,$2" });
-            for _ in 0..7 {
-                let _ = write!(sql, ",${p}");
-                p += 1;
-            }
-            sql.push(')');
-        }
+        push_rows(&mut sql, tx.backend(), 1, 9, chunk.len());
         sql.push_str(
             " ON CONFLICT (symbol, tf, period) DO UPDATE SET first_day = excluded.first_day, \
              last_day = excluded.last_day, n_days = excluded.n_days, fingerprint = excluded.fingerprint, \
              state = excluded.state, updated_at = excluded.updated_at",
         );
         on_tx!(tx, c => {
-            let mut q = sqlx::query(&sql).bind(symbol).bind(now);
+            let mut q = sqlx::query(&sql);
             for (r, s, json) in chunk {
                 q = q
+                    .bind(symbol)
+                    .bind(now)
                     .bind(&r.code)
                     .bind(r.period as i32)
                     .bind(s.first_day)
@@ -368,21 +377,35 @@ pub async fn read_emas(db: &Database, q: &EmaQuery) -> Result<Vec<StoredEma>, Fe
     if q.tfs.is_empty() {
         targets = vec![(TF_DAY_TABLE, None), (CALENDAR_TABLE, None)];
     }
+    // The asked periods, as `AND period IN ($5, …)`: only wanted rows leave the database.
+    let mut periods = String::new();
+    for (i, _) in q.periods.iter().enumerate() {
+        let _ = write!(
+            periods,
+            "{}${}",
+            if i == 0 { " AND period IN (" } else { "," },
+            i + 5
+        );
+    }
+    if !periods.is_empty() {
+        periods.push(')');
+    }
     let mut out = Vec::new();
     for (table, tf) in targets {
         let sql = format!(
             "SELECT tf, ts, period, tf_days, roll, ema, ema_bar, d1, d2, d1_roll, d2_roll, is_partial_end
              FROM {table} WHERE symbol = $1 AND ($2 IS NULL OR ts >= $2) AND ($3 IS NULL OR ts <= $3)
-               AND ($4 IS NULL OR tf = $4)"
+               AND ($4 IS NULL OR tf = $4){periods}"
         );
         let rows = on_pool!(db, pool => {
-            let rows = sqlx::query(&sql).bind(&q.symbol).bind(from).bind(to).bind(tf).fetch_all(pool).await?;
+            let mut query = sqlx::query(&sql).bind(&q.symbol).bind(from).bind(to).bind(tf);
+            for &p in &q.periods {
+                query = query.bind(p as i32);
+            }
+            let rows = query.fetch_all(pool).await?;
             rows.iter().map(|r| stored_from_row(&q.symbol, r)).collect::<Result<Vec<_>, sqlx::Error>>()
         })?;
-        out.extend(
-            rows.into_iter()
-                .filter(|r| q.periods.is_empty() || q.periods.contains(&r.period)),
-        );
+        out.extend(rows);
     }
     out.sort_by(|a, b| (&a.tf, a.period, a.ts).cmp(&(&b.tf, b.period, b.ts)));
     Ok(out)

@@ -196,18 +196,9 @@ pub async fn trades_for(db: &Database, symbol: &str, signal_id: &str) -> Result<
         .collect())
 }
 
-fn upsert_sql(rows: usize) -> String {
-    let n = COLUMNS.len();
+fn upsert_sql(backend: Backend, rows: usize) -> String {
     let mut sql = format!("INSERT INTO {SIGNALS_TABLE} ({}) VALUES ", COLUMNS.join(", "));
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        let params: Vec<String> = (1..=n).map(|c| format!("${}", r * n + c)).collect();
-        sql.push('(');
-        sql.push_str(&params.join(", "));
-        sql.push(')');
-    }
+    talab_db::bulk::push_rows(&mut sql, backend, 1, COLUMNS.len(), rows);
     let sets: Vec<String> = COLUMNS[3..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
@@ -226,8 +217,8 @@ async fn write_symbol(
     symbol: &str,
     computed: &[(String, Vec<Trade>)],
 ) -> Result<Vec<SignalRefresh>, FeatureError> {
-    const ROWS_PER_STATEMENT: usize = 30_000 / 13;
     let backend = db.backend();
+    let rows_per_statement = talab_db::bulk::rows_per_statement(backend, COLUMNS.len());
     let begin = match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
@@ -283,8 +274,8 @@ async fn write_symbol(
                 sqlx::query(&delete).bind(symbol).bind(signal_id).bind(*ts).execute(&mut *tx).await?;
                 report.deleted += 1;
             }
-            for chunk in to_write.chunks(ROWS_PER_STATEMENT) {
-                let stmt = upsert_sql(chunk.len());
+            for chunk in to_write.chunks(rows_per_statement) {
+                let stmt = upsert_sql(backend, chunk.len());
                 let mut q = sqlx::query(&stmt);
                 for t in chunk {
                     q = q
