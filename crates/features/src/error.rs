@@ -123,7 +123,7 @@ pub enum FeatureError {
     Chart(String),
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
-    Polars(#[from] polars::error::PolarsError),
+    Polars(#[from] polars_core::error::PolarsError),
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -53,6 +53,8 @@ pub use ema::{
 pub use error::FeatureError;
 pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, ingest_rows};
 pub use migrations::MIGRATIONS;
+/// The DataFrame crate of [`FeatureStore`]'s answers (the same type as `polars::prelude::DataFrame`).
+pub use polars_core;
 pub use prices::{RawPrice, SourceKind, day_end, day_start, load_raw};
 pub use sources::{
     BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FetchOptions, FetchOutcome, HttpOptions,

@@ -4,7 +4,7 @@
 //! the stub and the database-backed store are interchangeable behind `Arc<dyn FeatureStore>`.
 
 use chrono::NaiveDate;
-use polars::prelude::*;
+use polars_core::prelude::*;
 
 use crate::FeatureError;
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::{Days, NaiveDate};
-use polars::prelude::DataFrame;
+use polars_core::prelude::DataFrame;
 
 use crate::{
     DEFAULT_PERIODS, DEFAULT_TIMEFRAME, EmaRow, FeatureError, FeatureStore, ema, ema_frame, normalise_symbol,

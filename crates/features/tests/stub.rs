@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
-use polars::prelude::*;
+use polars_core::prelude::*;
 use talab_features::stubs::FeatureStoreStub;
 use talab_features::{DEFAULT_PERIODS, EMA_COLUMNS, FeatureError, FeatureStore};
 

@@ -2,7 +2,7 @@
 //! date and returns that date's rows; `get_ema` reads what is stored.
 
 use chrono::NaiveDate;
-use polars::prelude::DataFrame;
+use polars_core::prelude::DataFrame;
 use talab_db::Database;
 
 use super::refresh::{EmaRefresher, RefreshOptions};
