@@ -1,5 +1,5 @@
-//! Charts of the real BTC history: the data the renderer receives (EMA lines are the kernel's
-//! values on the chart's days, markers are the stored trades) and the files it writes (a PNG and an
+//! Charts of the real BTC history: the data the renderer receives (EMA lines are the stored EMA
+//! rows on the chart's days, markers are the stored trades) and the files it writes (a PNG and an
 //! SVG of exactly the asked size).
 
 mod support;
@@ -9,7 +9,7 @@ use talab_features::chart::{
     ChartRequest, ChartStyle, MarkerKind, PriceScale, RenderOptions, chart_data, render,
 };
 use talab_features::signals::{refresh_signals, trades_for};
-use talab_features::{IngestOptions, ema, ingest_csv, load_daily_bars};
+use talab_features::{EmaQuery, IngestOptions, ema, ingest_csv, load_daily_bars, read_emas};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -36,7 +36,7 @@ fn svg_size(text: &str) -> (u32, u32) {
 }
 
 #[tokio::test]
-async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
+async fn a_btc_chart_draws_the_stored_emas_and_the_stored_trades() {
     let t = talab_db::testing::sqlite().await;
     let db = &t.db;
     let path = std::path::PathBuf::from(support::data_path("coin_Bitcoin.csv"));
@@ -61,22 +61,41 @@ async fn a_btc_chart_draws_the_kernel_emas_and_the_stored_trades() {
     assert_eq!(data.days(), Some((d(2020, 1, 1), d(2021, 2, 27))));
     assert_eq!(data.candles.len(), 424);
 
-    // The EMA lines are the kernel's values over the whole history, cut to the window: a 200-day
-    // EMA has a value on the window's first day (it is not restarted at the window).
+    // The EMA lines are the rows the chart stored in cmc_ema_multi_tf (it refreshes them
+    // first), cut to the window; and those are the kernel's values over the whole history: a
+    // 200-day EMA has a value on the window's first day (it is not restarted at the window).
     let bars = load_daily_bars(db, "BTC").await.unwrap();
     let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
     for line in &data.emas {
-        let expected = ema(&closes, line.period).unwrap();
-        let want: Vec<(NaiveDate, f64)> = bars
+        let query = EmaQuery {
+            symbol: "BTC".into(),
+            tfs: vec!["1D".into()],
+            periods: vec![line.period as u32],
+            from: req.from,
+            to: req.to,
+        };
+        let stored: Vec<(NaiveDate, f64)> = read_emas(db, &query)
+            .await
+            .unwrap()
             .iter()
-            .zip(&expected)
-            .filter(|(b, _)| b.day >= d(2020, 1, 1))
-            .map(|(b, v)| (b.day, *v))
+            .map(|r| (r.day, r.ema_bar))
             .collect();
         assert_eq!(line.points.len(), 424, "EMA {}", line.period);
         assert_eq!(
-            line.points, want,
-            "EMA {} points are the kernel's bits",
+            line.points, stored,
+            "EMA {} points are the stored rows",
+            line.period
+        );
+        let expected = ema(&closes, line.period).unwrap();
+        let kernel: Vec<(NaiveDate, f64)> = bars
+            .iter()
+            .zip(&expected)
+            .filter(|(b, _)| b.day >= d(2020, 1, 1) && b.day <= d(2021, 2, 27))
+            .map(|(b, v)| (b.day, *v))
+            .collect();
+        assert_eq!(
+            line.points, kernel,
+            "EMA {} stored = the kernel's bits",
             line.period
         );
     }

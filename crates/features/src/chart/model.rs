@@ -1,10 +1,10 @@
 //! The data model of a chart and how it is gathered: candles of the asked timeframe, EMA lines
-//! computed over the asset's whole history (so a window never starts with a cold EMA), and the
-//! entry and exit markers of stored signal trades, all cut to the asked window.
+//! read from the EMA tables (refreshed first, so a chart shows exactly what `talab ema` and the
+//! signals see), and the entry and exit markers of stored signal trades, all cut to the asked
+//! window.
 //!
-//! For 1D the EMA points are the kernel's values over the daily closes: the same bits as the 1D
-//! rows of the EMA tables. For longer timeframes, candles are the last snapshot of each bar and
-//! the EMA runs over the closes of completed bars (the tables' `ema_bar` on bar-close days).
+//! For longer timeframes, candles are the last snapshot of each bar and the EMA points are the
+//! tables' `ema_bar` on bar-close days (the EMA over completed bars' closes).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,10 @@ use talab_db::Database;
 
 use crate::bars::build_snapshots;
 use crate::signals::{Side, get_definition, trades_for};
-use crate::{FeatureError, Timeframe, ema, load_daily_bars, normalise_symbol, validate_period};
+use crate::{
+    EmaQuery, EmaRefresher, FeatureError, RefreshOptions, Timeframe, load_daily_bars, normalise_symbol,
+    read_emas, validate_period,
+};
 
 /// EMA periods drawn when neither periods nor signals are asked for.
 pub const DEFAULT_CHART_EMAS: &[usize] = &[20, 50, 200];
@@ -153,21 +156,8 @@ pub async fn chart_data(db: &Database, req: &ChartRequest) -> Result<ChartData, 
         }
         out
     };
-    // EMAs over the completed candles of the whole history, then cut to the window.
-    let complete: Vec<&Candle> = candles.iter().filter(|c| c.complete).collect();
-    let closes: Vec<f64> = complete.iter().map(|c| c.close).collect();
     let in_window = |d: NaiveDate| req.from.is_none_or(|f| d >= f) && req.to.is_none_or(|t| d <= t);
-    let mut emas = Vec::with_capacity(req.emas.len());
-    for &period in &req.emas {
-        let values = ema(&closes, period)?;
-        let points = complete
-            .iter()
-            .zip(values)
-            .filter(|(c, v)| v.is_finite() && in_window(c.day))
-            .map(|(c, v)| (c.day, v))
-            .collect();
-        emas.push(EmaLine { period, points });
-    }
+    let emas = stored_lines(db, &symbol, &tf, req).await?;
     let mut markers = Vec::new();
     for id in &req.signals {
         let def = get_definition(db, id).await?;
@@ -198,4 +188,47 @@ pub async fn chart_data(db: &Database, req: &ChartRequest) -> Result<ChartData, 
         emas,
         markers,
     })
+}
+
+/// The EMA lines as stored in the EMA tables, refreshed first (incrementally: a no-op when they
+/// are up to date): on each completed bar's close day, `ema_bar` — the EMA over completed bars'
+/// closes of the whole history, so a window never starts with a cold EMA. For 1D that is every day.
+async fn stored_lines(
+    db: &Database,
+    symbol: &str,
+    tf: &Timeframe,
+    req: &ChartRequest,
+) -> Result<Vec<EmaLine>, FeatureError> {
+    if req.emas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = RefreshOptions {
+        tfs: vec![*tf],
+        periods: req.emas.clone(),
+        ..Default::default()
+    };
+    EmaRefresher::open(db.clone())
+        .await?
+        .refresh_symbol(symbol, &options)
+        .await?;
+    let query = EmaQuery {
+        symbol: symbol.to_string(),
+        tfs: vec![tf.code()],
+        periods: req.emas.iter().map(|&p| p as u32).collect(),
+        from: req.from,
+        to: req.to,
+    };
+    let rows = read_emas(db, &query).await?;
+    Ok(req
+        .emas
+        .iter()
+        .map(|&period| EmaLine {
+            period,
+            points: rows
+                .iter()
+                .filter(|r| r.period as usize == period && !r.roll)
+                .map(|r| (r.day, r.ema_bar))
+                .collect(),
+        })
+        .collect())
 }
