@@ -1,6 +1,7 @@
 //! `talab refresh-ema` and `talab ema` as a user runs them: a kill -9 in the middle of a refresh,
 //! two refreshes at once, and bad requests, on SQLite and PostgreSQL.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -11,7 +12,28 @@ use talab_features::{EmaQuery, SyntheticSource, read_emas};
 
 const SYMBOLS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
 
-fn talab_cmd(home: &Path, url: &str, args: &[&str]) -> Command {
+/// The refresh these tests run: every symbol, both table families (rolling and calendar), short
+/// and long periods; a CI-sized 12 series per symbol (the default 91 are in the benchmark).
+fn refresh_all(json: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "refresh-ema",
+        "--symbols",
+        &SYMBOLS.join(","),
+        "--tfs",
+        "1D,3D,1W_CAL_ISO,1M_CAL",
+        "--periods",
+        "10,20,50",
+        "--no-fetch",
+    ]
+    .map(String::from)
+    .to_vec();
+    if json {
+        args.push("--json".into());
+    }
+    args
+}
+
+fn talab_cmd<S: AsRef<OsStr>>(home: &Path, url: &str, args: impl IntoIterator<Item = S>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_talab"));
     c.env_clear()
         .env("TALAB_HOME", home)
@@ -22,7 +44,7 @@ fn talab_cmd(home: &Path, url: &str, args: &[&str]) -> Command {
     c
 }
 
-fn talab(home: &Path, url: &str, args: &[&str]) -> Output {
+fn talab<S: AsRef<OsStr>>(home: &Path, url: &str, args: impl IntoIterator<Item = S>) -> Output {
     talab_cmd(home, url, args).output().expect("run talab")
 }
 
@@ -66,11 +88,7 @@ async fn clean_reference(days: usize) -> (Vec<Row>, Duration) {
     load_synthetic(&t.db, days).await;
     let home = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let out = talab(
-        home.path(),
-        &t.url(),
-        &["refresh-ema", "--symbols", &SYMBOLS.join(","), "--no-fetch"],
-    );
+    let out = talab(home.path(), &t.url(), refresh_all(false));
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -85,20 +103,15 @@ const DAYS: usize = 500;
 #[tokio::test]
 async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them() {
     let (reference, took) = clean_reference(DAYS).await;
-    let symbols = SYMBOLS.join(",");
     for t in talab_db::testing::backends().await {
         let home = tempfile::tempdir().unwrap();
         load_synthetic(&t.db, DAYS).await;
         let url = t.url();
-        let mut child = talab_cmd(
-            home.path(),
-            &url,
-            &["refresh-ema", "--symbols", &symbols, "--no-fetch"],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        let mut child = talab_cmd(home.path(), &url, refresh_all(false))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         // Kill -9 half-way through a run as long as the clean one.
         tokio::time::sleep(took / 2).await;
         let killed = child.kill().is_ok();
@@ -121,11 +134,7 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
             );
         }
 
-        let out = talab(
-            home.path(),
-            &url,
-            &["refresh-ema", "--symbols", &symbols, "--no-fetch", "--json"],
-        );
+        let out = talab(home.path(), &url, refresh_all(true));
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -139,12 +148,11 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
 #[tokio::test]
 async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
     let (reference, _) = clean_reference(DAYS).await;
-    let symbols = SYMBOLS.join(",");
     for t in talab_db::testing::backends().await {
         let home = tempfile::tempdir().unwrap();
         load_synthetic(&t.db, DAYS).await;
         let url = t.url();
-        let args = ["refresh-ema", "--symbols", &symbols, "--no-fetch", "--json"];
+        let args = refresh_all(true);
         let a = talab_cmd(home.path(), &url, &args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -223,7 +231,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
     let out = talab(
         home.path(),
         &url,
-        &[
+        [
             "refresh-ema",
             "--symbols",
             "aaa",
@@ -241,7 +249,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
     );
     assert!(text.contains("EMA refresh completed for AAA"), "{text}");
 
-    let json = talab(home.path(), &url, &["ema", "AAA", "--format", "json"]);
+    let json = talab(home.path(), &url, ["ema", "AAA", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 7, "the last day, one row per default period");
@@ -253,7 +261,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
     let csv = talab(
         home.path(),
         &url,
-        &[
+        [
             "ema",
             "AAA",
             "--tf",
