@@ -1,6 +1,7 @@
 //! The tools the `local` platform runs: talab's own work, registered here at wiring time because
 //! the orchestrator crate knows none of the other crates. A task names its tool in
-//! `metadata.tool` (`talab run --tool NAME`, or a batch line's `"metadata": {"tool": …}`).
+//! `metadata.tool` (`talab run --tool NAME`, or a batch line's `"metadata": {"tool": …}`):
+//! `memory_search` and `ema_refresh`.
 
 use std::sync::Arc;
 
@@ -9,14 +10,53 @@ use talab_memory::search::SearchRequest;
 use talab_orchestrator::adapters::{LocalTool, LocalToolRegistry};
 use talab_orchestrator::{AdapterOutput, PlatformError, Task, Usage};
 
+use talab_features::EmaRefresher;
+use tokio::sync::OnceCell;
+
 use crate::config::Config;
+use crate::exit::CliError;
+use crate::flow::ema_tool::{EMA_REFRESH_TOOL, EmaRefreshTool};
 use crate::wiring;
 
 /// Every local tool, configured.
 pub fn registry(config: &Config) -> LocalToolRegistry {
-    LocalToolRegistry::new().with(Arc::new(MemorySearch {
-        config: config.clone(),
-    }))
+    LocalToolRegistry::new()
+        .with(Arc::new(MemorySearch {
+            config: config.clone(),
+        }))
+        .with(Arc::new(EmaRefresh {
+            config: config.clone(),
+            tool: OnceCell::new(),
+        }))
+}
+
+/// `ema_refresh` for any task that names it (`talab run --tool ema_refresh`, a batch line): the
+/// flow's [`EmaRefreshTool`] over the configured database, opened on first use. `refresh-ema`
+/// and `demo` register their own instance (with a progress bar) over this one.
+struct EmaRefresh {
+    config: Config,
+    tool: OnceCell<Arc<EmaRefreshTool>>,
+}
+
+#[async_trait::async_trait]
+impl LocalTool for EmaRefresh {
+    fn name(&self) -> &str {
+        EMA_REFRESH_TOOL
+    }
+
+    async fn run(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
+        let tool = self
+            .tool
+            .get_or_try_init(|| async {
+                let db = wiring::open(&self.config).await?;
+                Ok::<_, CliError>(EmaRefreshTool::new(EmaRefresher::open(db).await?, false))
+            })
+            .await
+            .map_err(|e| PlatformError::Transient {
+                message: format!("the EMA tables cannot be opened: {}", e.message()),
+            })?;
+        tool.run(task).await
+    }
 }
 
 /// `memory_search`: the memories closest to the task's prompt (or `metadata.query`), best first,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
 use talab_db::Database;
-use talab_features::AssetRegistry;
+use talab_features::{AssetRegistry, EmaRefresher};
 use talab_memory::MemoryRecords;
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
@@ -22,6 +22,10 @@ use talab_orchestrator::{
 
 use crate::config::{Config, HttpPlatform};
 use crate::exit::CliError;
+use crate::flow::ema_tool::EmaRefreshTool;
+use crate::flow::recall::FlowMemory;
+use crate::flow::refresh::Flow;
+use crate::flow::runs::RunStore;
 
 /// Opens the configured database and applies every crate's migrations (each crate's store creates
 /// its own tables when opened).
@@ -106,8 +110,29 @@ pub async fn orchestrator_with(
     let adapters = talab_orchestrator::adapters::build(&env, prices.clone(), registry, timeout)?;
     Ok(TalabOrchestrator::open(db, adapters, config.quota_config())
         .await?
+        .with_table(config.preference_table())
         .with_pricer(prices)
         .with_call_timeout(timeout))
+}
+
+/// The joined refresh flow over `db` (what `refresh-ema` and `demo` run): the real orchestrator
+/// with `engine` as its `ema_refresh` tool, the configured memory, and the runs table. The tool
+/// draws a progress bar when `progress` is asked for and stderr is a terminal.
+pub async fn flow(
+    config: &Config,
+    db: &Database,
+    engine: EmaRefresher,
+    progress: bool,
+) -> Result<Flow, CliError> {
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let tool = EmaRefreshTool::new(engine, tty && progress);
+    let registry = LocalToolRegistry::new().with(tool);
+    let orchestrator = orchestrator_with(config, db.clone(), DEFAULT_CALL_TIMEOUT, registry).await?;
+    Ok(Flow {
+        orchestrator: Arc::new(orchestrator),
+        memory: FlowMemory::Sql(Arc::new(memory(config).await?)),
+        runs: RunStore::open(db.clone()).await?,
+    })
 }
 
 /// The user's time zone (always set: the config defaults it).

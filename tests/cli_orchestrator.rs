@@ -555,15 +555,48 @@ async fn the_local_platform_runs_memory_search_offline_and_status_lists_it() {
     .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("registered tools: memory_search"),
+        text(&out.stderr).contains("registered tools: ema_refresh, memory_search"),
         "{}",
         text(&out.stderr)
     );
 
     let status = text(&talab(h, &["status"], &[]).await.stdout);
     assert!(
-        status.contains("local tools registered: memory_search"),
+        status.contains("local tools registered: ema_refresh, memory_search"),
         "{status}"
+    );
+}
+
+#[tokio::test]
+async fn ask_sends_the_remembered_refresh_to_claude_and_shows_the_cost() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let remembered = "EMA refresh completed for BTC on 2026-11-27: 13 timeframes (1D…12M_CAL) × 7 periods (9…200), 12,345 rows";
+    let out = talab(
+        h,
+        &["memory", "add", remembered, "--meta", "task_type=ema_refresh"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let server = anthropic(ANSWER).await;
+    let env = claude_env(&server);
+    let out = talab(h, &["ask", "what EMAs ran today"], &pairs(&env)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with(ANSWER), "{shown}");
+    assert!(
+        shown.contains("answered by claude") && shown.contains("1200 tokens, $0.006000"),
+        "{shown}"
+    );
+    // The memory went to the model as context, in the request body.
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let body = String::from_utf8_lossy(&requests[0].body);
+    assert!(
+        body.contains("EMA refresh completed for BTC") && body.contains("what EMAs ran today"),
+        "{body}"
     );
 }
 

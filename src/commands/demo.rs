@@ -4,21 +4,15 @@
 //! incremental refresh that sees the first run in its context, and `ask` — only the prices are
 //! synthetic, and it says so before and after.
 
-use std::sync::Arc;
-
 use chrono::{Duration, Utc};
 use talab_db::Database;
 use talab_features::{EmaRefresher, SyntheticSource};
-use talab_orchestrator::adapters::LocalToolRegistry;
 
 use crate::cli::DemoArgs;
 use crate::commands::{ask, ema};
 use crate::config::{Config, Overrides};
 use crate::exit::CliError;
-use crate::flow::ema_tool::{EmaRefreshTool, RefreshRequest};
-use crate::flow::recall::FlowMemory;
-use crate::flow::refresh::Flow;
-use crate::flow::runs::RunStore;
+use crate::flow::ema_tool::RefreshRequest;
 use crate::wiring;
 
 const SYMBOLS: [&str; 2] = ["BTC", "ETH"];
@@ -64,7 +58,7 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
         last - Duration::days(1)
     );
 
-    let flow = flow(&config, &db, quiet).await?;
+    let flow = wiring::flow(&config, &db, EmaRefresher::open(db.clone()).await?, !quiet).await?;
     let request = RefreshRequest {
         symbols: symbols.clone(),
         ..RefreshRequest::default()
@@ -116,23 +110,6 @@ async fn ingest(
 ) -> Result<(), CliError> {
     talab_features::ingest::ingest_synthetic(db, source, symbols, days, false).await?;
     Ok(())
-}
-
-async fn flow(config: &Config, db: &Database, quiet: bool) -> Result<Flow, CliError> {
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let tool = EmaRefreshTool::new(EmaRefresher::open(db.clone()).await?, tty && !quiet);
-    let orchestrator = wiring::orchestrator_with(
-        config,
-        db.clone(),
-        wiring::DEFAULT_CALL_TIMEOUT,
-        LocalToolRegistry::new().with(tool),
-    )
-    .await?;
-    Ok(Flow {
-        orchestrator: Arc::new(orchestrator),
-        memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),
-        runs: RunStore::open(db.clone()).await?,
-    })
 }
 
 fn indent(text: &str) -> String {

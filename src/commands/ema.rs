@@ -6,20 +6,15 @@
 //! refreshed and the user guessing); each symbol then commits on its own, so an interrupted run
 //! keeps the symbols it finished.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
-use talab_orchestrator::adapters::LocalToolRegistry;
 
 use crate::cli::{EmaArgs, FetchArgs, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
-use crate::flow::ema_tool::{EmaRefreshTool, RefreshRequest};
-use crate::flow::recall::FlowMemory;
-use crate::flow::refresh::{Flow, RefreshOutcome};
-use crate::flow::runs::RunStore;
+use crate::flow::ema_tool::RefreshRequest;
+use crate::flow::refresh::RefreshOutcome;
 use crate::{flow, output, wiring};
 use talab_features::FetchOptions;
 
@@ -109,16 +104,7 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     for s in &request.symbols {
         engine.check_symbol(s, request.date).await?;
     }
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let tool = EmaRefreshTool::new(engine, tty && !args.json && !quiet);
-    let registry = LocalToolRegistry::new().with(tool);
-    let orchestrator =
-        wiring::orchestrator_with(config, db.clone(), wiring::DEFAULT_CALL_TIMEOUT, registry).await?;
-    let flow = Flow {
-        orchestrator: Arc::new(orchestrator),
-        memory: FlowMemory::Sql(Arc::new(wiring::memory(config).await?)),
-        runs: RunStore::open(db.clone()).await?,
-    };
+    let flow = wiring::flow(config, &db, engine, !args.json && !quiet).await?;
     let outcome = flow.refresh(&request).await?;
     if args.json {
         output::json(&outcome)?;
