@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use serde::Deserialize;
-use talab_orchestrator::{Platform, PlatformQuota, QuotaConfig, Secret};
+use talab_orchestrator::{Platform, PlatformQuota, PreferenceTable, QuotaConfig, Secret, TaskType};
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +92,8 @@ pub struct Config {
     pub quota: BTreeMap<Platform, QuotaSettings>,
     /// A LiteLLM-format price file merged over the built-in price table.
     pub price_file: Setting<PathBuf>,
+    /// `[routing]`: task types whose platform order replaces the spec's default.
+    pub routing: BTreeMap<TaskType, Vec<Platform>>,
 }
 
 /// A configuration problem; always bad input (exit 2).
@@ -143,6 +145,10 @@ struct FileConfig {
     quota: FileQuota,
     #[serde(default)]
     pricing: FilePricing,
+    /// `research = ["gemini", "claude"]`: serde rejects an unknown task type or platform with
+    /// its line and column.
+    #[serde(default)]
+    routing: BTreeMap<TaskType, Vec<Platform>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -431,7 +437,18 @@ impl Config {
             memory,
             quota,
             pricing,
+            routing,
         } = file;
+        if let Some((task_type, _)) = routing.iter().find(|(_, p)| p.is_empty()) {
+            return Err(ConfigError::Invalid {
+                key: format!("routing.{task_type}"),
+                value: "[]".into(),
+                from: file_path
+                    .as_ref()
+                    .map_or_else(|| "the config file".into(), |p| p.display().to_string()),
+                expected: "at least one platform (leave the key out for the default order)",
+            });
+        }
         let timezone = resolve_timezone(env, timezone)?;
         let quota = resolve_quota(env, quota)?;
         Ok(Config {
@@ -522,9 +539,19 @@ impl Config {
                 pricing.price_file,
                 None,
             ),
+            routing,
             home,
             file: file_path,
         })
+    }
+
+    /// The spec's preference table with the `[routing]` overrides applied.
+    pub fn preference_table(&self) -> PreferenceTable {
+        let mut table = PreferenceTable::default();
+        for (&task_type, platforms) in &self.routing {
+            table.set(task_type, platforms.clone());
+        }
+        table
     }
 
     /// The quota limits as the orchestrator takes them (platforms without any setting left out).
@@ -612,6 +639,17 @@ impl Config {
             add("tokens_per_day", show(&q.tokens_per_day, u64::to_string));
             add("reset_tz", show(&q.reset_tz, |tz: &Tz| tz.name().to_string()));
             add("daily_budget_usd", show(&q.daily_budget_usd, f64::to_string));
+        }
+        for (task_type, platforms) in &self.routing {
+            let order: Vec<String> = platforms.iter().map(Platform::to_string).collect();
+            out.insert(
+                format!("routing.{task_type}"),
+                ShownSetting {
+                    value: Some(order.join(", ")),
+                    origin: Origin::File,
+                    source: self.file.as_ref().map(|p| p.display().to_string()),
+                },
+            );
         }
         out
     }
@@ -909,6 +947,38 @@ mod tests {
             Some("Europe/Paris")
         );
         assert!(!shown.contains_key("quota.chatgpt.requests_per_day"));
+    }
+
+    #[test]
+    fn routing_overrides_replace_one_task_types_order() {
+        let dir = home_with("[routing]\nresearch = [\"gemini\", \"claude\"]\n");
+        let home = dir.path().to_str().unwrap();
+        let cfg = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)])).unwrap();
+        let table = cfg.preference_table();
+        assert_eq!(
+            table.get(TaskType::Research),
+            [Platform::Gemini, Platform::Claude]
+        );
+        // Types not named keep the spec's order.
+        let default = PreferenceTable::default();
+        assert_eq!(table.get(TaskType::CodeReview), default.get(TaskType::CodeReview));
+        assert_eq!(
+            cfg.entries()["routing.research"].value.as_deref(),
+            Some("gemini, claude")
+        );
+
+        for (text, needle) in [
+            ("[routing]\nresearch = [\"bard\"]\n", ":2:"),
+            ("[routing]\npoetry = [\"claude\"]\n", "poetry"),
+            ("[routing]\nresearch = []\n", "routing.research"),
+        ] {
+            let dir = home_with(text);
+            let home = dir.path().to_str().unwrap();
+            let err = Config::load_with(&Overrides::default(), &env_of(&[("TALAB_HOME", home)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 
     #[test]
