@@ -12,21 +12,11 @@ use talab_features::{EmaQuery, SyntheticSource, read_emas};
 
 const SYMBOLS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
 
-/// The refresh these tests run: every symbol, both table families (rolling and calendar), short
-/// and long periods; a CI-sized 12 series per symbol (the default 91 are in the benchmark).
+/// The refresh these tests run: every symbol, the default 13 timeframes × 7 periods.
 fn refresh_all(json: bool) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "refresh-ema",
-        "--symbols",
-        &SYMBOLS.join(","),
-        "--tfs",
-        "1D,3D,1W_CAL_ISO,1M_CAL",
-        "--periods",
-        "10,20,50",
-        "--no-fetch",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args: Vec<String> = ["refresh-ema", "--symbols", &SYMBOLS.join(","), "--no-fetch"]
+        .map(String::from)
+        .to_vec();
     if json {
         args.push("--json".into());
     }
