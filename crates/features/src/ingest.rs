@@ -10,7 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use talab_db::{Backend, Database, on_pool};
+use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use crate::bars::daily::{BAR_COLUMNS, REJECT_COLUMNS, bar_values, reject_values, validate_daily};
 use crate::prices::{
@@ -229,46 +229,41 @@ struct Plan {
 
 async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result<IngestReport, FeatureError> {
     let backend = db.backend();
-    let is_pg = backend == Backend::Postgres;
     let symbol = load.symbol.as_str();
-    on_pool!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        if is_pg {
-            // Two loads of one symbol at once queue up instead of interleaving.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('talab_prices:' || $1))")
-                .bind(symbol)
-                .execute(&mut *tx)
-                .await?;
-        }
+    // Two loads of one symbol at once queue up instead of interleaving (and, on SQLite, the
+    // write lock is held from the first read, so the diff below cannot go stale).
+    let mut tx = Tx::begin_locked(db, &format!("talab prices {symbol}")).await?;
+    let report = on_tx!(&mut tx, c => async {
         let sources: Vec<(String, i64)> = sqlx::query_as(
             "SELECT source, COUNT(*) FROM cmc_price_histories WHERE symbol = $1 GROUP BY source ORDER BY source",
         )
         .bind(symbol)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **c)
         .await?;
-        let stored = fetch_raw!(&mut *tx, symbol);
+        let stored = fetch_raw!(&mut **c, symbol);
         let stored = stored.into_iter().map(raw_from_tuple).collect::<Result<Vec<_>, _>>()?;
         let plan = plan(backend, load, &sources, stored, rows)?;
         sqlx::query("INSERT INTO dim_assets (symbol, name) VALUES ($1, $2) ON CONFLICT (symbol) DO NOTHING")
             .bind(symbol)
             .bind(load.name.as_deref().unwrap_or(symbol))
-            .execute(&mut *tx)
+            .execute(&mut **c)
             .await?;
         if plan.wipe {
             for table in ["cmc_price_histories", "cmc_price_bars_1d", "cmc_price_bars_1d_rejects"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE symbol = $1"))
                     .bind(symbol)
-                    .execute(&mut *tx)
+                    .execute(&mut **c)
                     .await?;
             }
         }
         for (sql, vals) in &plan.statements {
-            bind_vals!(sqlx::query(sql), vals).execute(&mut *tx).await?;
+            bind_vals!(sqlx::query(sql), vals).execute(&mut **c).await?;
         }
-        tx.commit().await?;
         Ok::<_, FeatureError>(plan.report)
     }
-    .await)
+    .await)?;
+    tx.commit().await?;
+    Ok(report)
 }
 
 /// Decides what to write: refuses a second source, diffs against the stored rows, and (when

@@ -312,3 +312,20 @@ async fn reloading_changes_nothing_and_a_revised_day_updates_only_itself() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_loads_of_one_file_at_once_queue_up_and_load_it_once() {
+    for t in talab_db::testing::backends().await {
+        let db = &t.db;
+        let path = PathBuf::from(support::data_path("coin_Bitcoin.csv"));
+        let options = IngestOptions::default();
+        // Each load reads what is stored, then writes the difference: without the symbol's lock
+        // from the first read, SQLite refuses one of them (busy) and PostgreSQL could double-count.
+        let (a, b) = tokio::join!(ingest_csv(db, &path, &options), ingest_csv(db, &path, &options));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.inserted + b.inserted, 2862, "{}", t.label());
+        assert_eq!(a.unchanged + b.unchanged, 2862, "{}", t.label());
+        assert_eq!(count(db, "cmc_price_histories").await, 2862, "{}", t.label());
+        assert_eq!(count(db, "cmc_price_bars_1d").await, 2862, "{}", t.label());
+    }
+}

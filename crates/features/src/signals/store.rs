@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
-use talab_db::{Backend, Database, on_pool};
+use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use super::crossover::signal_bars;
 use super::definition::{SignalDefinition, get_definition, list_definitions};
@@ -219,27 +219,17 @@ async fn write_symbol(
 ) -> Result<Vec<SignalRefresh>, FeatureError> {
     let backend = db.backend();
     let rows_per_statement = talab_db::bulk::rows_per_statement(backend, COLUMNS.len());
-    let begin = match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    };
     let now = Utc::now();
     let sql = format!("{SELECT} WHERE symbol = $1 AND signal_id = $2 ORDER BY ts");
     let delete = format!("DELETE FROM {SIGNALS_TABLE} WHERE symbol = $1 AND signal_id = $2 AND ts = $3");
-    let result: Result<Vec<SignalRefresh>, FeatureError> = on_pool!(db, pool => async {
-        let mut tx = pool.begin_with(begin).await?;
-        if backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(format!("talab signals {symbol}"))
-                .execute(&mut *tx)
-                .await?;
-        }
+    let mut tx = Tx::begin_locked(db, &format!("talab signals {symbol}")).await?;
+    let reports = on_tx!(&mut tx, c => async {
         let mut reports = Vec::with_capacity(computed.len());
         for (signal_id, trades) in computed {
             let stored: Vec<RowTuple> = sqlx::query_as(&sql)
                 .bind(symbol)
                 .bind(signal_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **c)
                 .await?;
             let mut stored: HashMap<DateTime<Utc>, Trade> = stored
                 .into_iter()
@@ -271,7 +261,7 @@ async fn write_symbol(
                 }
             }
             for ts in stored.keys() {
-                sqlx::query(&delete).bind(symbol).bind(signal_id).bind(*ts).execute(&mut *tx).await?;
+                sqlx::query(&delete).bind(symbol).bind(signal_id).bind(*ts).execute(&mut **c).await?;
                 report.deleted += 1;
             }
             for chunk in to_write.chunks(rows_per_statement) {
@@ -293,13 +283,13 @@ async fn write_symbol(
                         .bind(Json(&t.snapshot))
                         .bind(now);
                 }
-                q.execute(&mut *tx).await?;
+                q.execute(&mut **c).await?;
             }
             reports.push(report);
         }
-        tx.commit().await?;
         Ok::<_, FeatureError>(reports)
     }
-    .await);
-    result
+    .await)?;
+    tx.commit().await?;
+    Ok(reports)
 }
