@@ -11,8 +11,9 @@
 //!
 //! Timings are printed, never asserted; one run each (they take seconds to minutes).
 
+use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -68,8 +69,19 @@ async fn loader_baseline(t: &talab_db::testing::TestDb) -> Option<f64> {
         }
         Database::Sqlite(_) => {
             let file = t.url().trim_start_matches("sqlite://").to_string();
+            // The script goes in on stdin: given as an argument, a leading dot-command swallows
+            // every line after it.
             let shell = |script: &str| {
-                let out = Command::new("sqlite3").arg(&file).arg(script).output().ok()?;
+                let mut child = Command::new("sqlite3")
+                    .arg(&file)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .ok()?;
+                let script = format!(".timeout 30000\n{script}\n");
+                child.stdin.take()?.write_all(script.as_bytes()).ok()?;
+                let out = child.wait_with_output().ok()?;
                 out.status.success().then_some(()).or_else(|| {
                     eprintln!("sqlite3: {}", String::from_utf8_lossy(&out.stderr));
                     None
@@ -111,7 +123,7 @@ async fn real_histories(t: &talab_db::testing::TestDb) {
         rows as f64 / secs
     );
     if let Some(base) = loader_baseline(t).await {
-        let tool = if t.label() == "sqlite" {
+        let tool = if matches!(t.db, Database::Sqlite(_)) {
             "sqlite3 .import"
         } else {
             "psql \\copy"
