@@ -48,11 +48,12 @@ impl SqlFeatureStore {
         symbol: &str,
         date: NaiveDate,
         tfs: Vec<String>,
+        periods: Vec<u32>,
     ) -> Result<Vec<EmaRow>, FeatureError> {
         let query = EmaQuery {
             symbol: symbol.to_string(),
             tfs,
-            periods: Vec::new(),
+            periods,
             from: Some(date),
             to: Some(date),
         };
@@ -98,9 +99,8 @@ impl FeatureStore for SqlFeatureStore {
                 .refresh_resolved(&symbol, &tfs, &periods, &options)
                 .await?;
             let codes = tfs.iter().map(|t| t.code()).collect();
-            let mut of_day = self.rows_of(&symbol, date, codes).await?;
-            of_day.retain(|r| periods.contains(&(r.period as usize)));
-            rows.extend(of_day);
+            let asked = periods.iter().map(|&p| p as u32).collect();
+            rows.extend(self.rows_of(&symbol, date, codes, asked).await?);
             done.push(symbol);
         }
         ema_frame(&rows)
@@ -119,6 +119,6 @@ impl FeatureStore for SqlFeatureStore {
             normalise_timeframe(timeframe)?
         };
         self.engine.check_symbol(&symbol, None).await?;
-        ema_frame(&self.rows_of(&symbol, date, vec![tf]).await?)
+        ema_frame(&self.rows_of(&symbol, date, vec![tf], Vec::new()).await?)
     }
 }
