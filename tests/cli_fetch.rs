@@ -1,48 +1,14 @@
 //! `talab ingest fetch` against wiremock exchanges (base URLs from the environment and flags), and
 //! `talab timeframes`, as a user runs them.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{json_ok, talab_blocking, text};
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn talab(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
-    cmd.env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run talab")
-}
-
-/// Runs talab off the async runtime, so the mock servers keep answering.
-async fn talab_async(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = home.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        talab(&home, &args, &env)
-    })
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
-}
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 1, d).unwrap()
@@ -95,8 +61,8 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     let env = [("TALAB_BINANCE_BASE_URL", binance.uri())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
-    let v = ok_json(
-        &talab_async(
+    let v = json_ok(
+        &common::talab(
             home.path(),
             &[
                 "ingest",
@@ -120,7 +86,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     assert_eq!(r["report"]["inserted"], 5);
 
     // Up to date: nothing asked, said so.
-    let out = talab_async(
+    let out = common::talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-05"],
         &env,
@@ -135,7 +101,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     assert!(text(&out.stdout).contains("up to date"), "{}", text(&out.stdout));
 
     // Only the new days; the summary table names them.
-    let out = talab_async(
+    let out = common::talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-08"],
         &env,
@@ -148,7 +114,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
         "{table}"
     );
 
-    let assets = ok_json(&talab(home.path(), &["assets", "--json"], &[]));
+    let assets = json_ok(&talab_blocking(home.path(), &["assets", "--json"], &[]));
     assert_eq!(
         (
             assets[0]["symbol"].as_str(),
@@ -193,7 +159,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
         ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
         ("TALAB_COINBASE_BASE_URL", coinbase.uri().leak()),
     ];
-    let out = talab_async(
+    let out = common::talab(
         home.path(),
         &[
             "ingest",
@@ -218,7 +184,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
     );
     assert!(text(&out.stdout).contains("coinbase"), "{}", text(&out.stdout));
 
-    let shown = ok_json(&talab(home.path(), &["config", "show", "--json"], &env));
+    let shown = json_ok(&talab_blocking(home.path(), &["config", "show", "--json"], &env));
     let text_of = |v: &Value| v.to_string();
     assert!(
         text_of(&shown).contains("TALAB_COINBASE_BASE_URL"),
@@ -229,7 +195,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
 #[test]
 fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab(
+    let out = talab_blocking(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "cmc"],
         &[],
@@ -240,7 +206,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
         "{}",
         text(&out.stderr)
     );
-    let out = talab(
+    let out = talab_blocking(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "csv"],
         &[],
@@ -251,7 +217,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
         "{}",
         text(&out.stderr)
     );
-    let out = talab(
+    let out = talab_blocking(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "yahoo"],
         &[],
@@ -267,7 +233,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
 #[test]
 fn a_synthetic_series_is_not_extended_by_a_fetch() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab(
+    let out = talab_blocking(
         home.path(),
         &["ingest", "synthetic", "--symbols", "BTC", "--days", "10"],
         &[],
@@ -278,7 +244,7 @@ fn a_synthetic_series_is_not_extended_by_a_fetch() {
         ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
         ("TALAB_COINBASE_BASE_URL", "http://127.0.0.1:1"),
     ];
-    let out = talab(home.path(), &["ingest", "fetch", "--symbols", "BTC"], &env);
+    let out = talab_blocking(home.path(), &["ingest", "fetch", "--symbols", "BTC"], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
@@ -290,7 +256,7 @@ fn a_synthetic_series_is_not_extended_by_a_fetch() {
 #[test]
 fn timeframes_list_enable_and_disable() {
     let home = tempfile::tempdir().unwrap();
-    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
     let codes = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -304,31 +270,35 @@ fn timeframes_list_enable_and_disable() {
     assert_eq!(listed[0]["tf_days_nominal"], 1);
     assert!(listed.as_array().unwrap().iter().all(|r| r["enabled"] == true));
 
-    let out = talab(home.path(), &["timeframes", "enable", "2w_cal_iso"], &[]);
+    let out = talab_blocking(home.path(), &["timeframes", "enable", "2w_cal_iso"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with("enabled 2W_CAL_ISO"),
         "{}",
         text(&out.stdout)
     );
-    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
     assert!(codes(&listed).contains(&"2W_CAL_ISO".to_string()));
 
-    let out = talab(home.path(), &["timeframes", "disable", "1y_cal", "--json"], &[]);
-    let row = ok_json(&out);
+    let out = talab_blocking(home.path(), &["timeframes", "disable", "1y_cal", "--json"], &[]);
+    let row = json_ok(&out);
     assert_eq!(
         (row["tf"].as_str(), row["enabled"].as_bool()),
         (Some("1Y_CAL"), Some(false))
     );
-    let listed = ok_json(&talab(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
     assert!(!codes(&listed).contains(&"1Y_CAL".to_string()));
-    let all = ok_json(&talab(home.path(), &["timeframes", "--all", "--json"], &[]));
+    let all = json_ok(&talab_blocking(
+        home.path(),
+        &["timeframes", "--all", "--json"],
+        &[],
+    ));
     let all_codes = codes(&all);
     assert!(
         all_codes.contains(&"1Y_CAL".to_string()) && all_codes.len() > 13,
         "{all_codes:?}"
     );
-    let table = text(&talab(home.path(), &["timeframes", "--all"], &[]).stdout);
+    let table = text(&talab_blocking(home.path(), &["timeframes", "--all"], &[]).stdout);
     assert!(
         table.contains("calendar ISO") && table.contains("1W_CAL_US"),
         "{table}"
@@ -338,7 +308,7 @@ fn timeframes_list_enable_and_disable() {
         &["timeframes", "enable", "2X"][..],
         &["timeframes", "disable", "7H"],
     ] {
-        let out = talab(home.path(), args, &[]);
+        let out = talab_blocking(home.path(), args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
         assert!(
@@ -353,7 +323,7 @@ fn timeframes_list_enable_and_disable() {
 fn an_empty_until_window_is_refused() {
     let home = tempfile::tempdir().unwrap();
     let tomorrow = (chrono::Utc::now().date_naive() + Duration::days(1)).to_string();
-    let out = talab(
+    let out = talab_blocking(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--since", &tomorrow],
         &[],

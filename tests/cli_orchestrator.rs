@@ -2,54 +2,15 @@
 //! with the providers' real response shapes: answers, prices, stored tasks, quota from the config
 //! file, errors and exit codes, and API keys that never show anywhere.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use common::{json_ok, talab, talab_blocking, text};
 use serde_json::Value;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "sk-ant-api03-SECRETSECRETSECRET-4f9a";
 const ANSWER: &str = "EMA-20 moved above EMA-50: short-term momentum turned up.";
-
-/// Runs talab with a clean environment: its own TALAB_HOME, UTC, no `claude` on PATH.
-/// Blocking, so callers on the test runtime use [`talab`].
-fn talab_blocking(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
-    cmd.env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .env("TALAB_TIMEZONE", "UTC")
-        .args(args)
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run the talab binary")
-}
-
-/// The binary, run off the async runtime so the mock servers keep answering.
-async fn talab(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = home.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        talab_blocking(&home, &args, &env)
-    })
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json_ok(out: &Output) -> Value {
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
-}
 
 /// The Messages API's answer: 1000 input and 200 output tokens of claude-sonnet-4-5
 /// ($3 and $15 per million: $0.006).
