@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,39 +108,25 @@ impl EmaRefreshTool {
         }
         let bar = self.bar(symbols.len());
         let mut outcomes = Vec::with_capacity(symbols.len());
-        for symbol in symbols {
-            bar.set_message(symbol.clone());
-            let span = tracing::info_span!("ema_refresh_symbol", symbol = %symbol);
-            let _guard = span.enter();
-            let result = self
-                .engine
-                .refresh_resolved(&symbol, &tfs, &periods, &options)
-                .await;
-            match &result {
-                Ok(r) => tracing::info!(
-                    rows = r.rows(),
-                    rebuilt = r.rebuilt,
-                    extended = r.extended,
-                    "refreshed"
-                ),
-                Err(e) => tracing::warn!(error = %e, "refresh failed"),
-            }
+        let mut each = std::pin::pin!(self.engine.refresh_each(&symbols, &tfs, &periods, &options));
+        while let Some((symbol, result)) = each.next().await {
             let (refresh, error) = match result {
                 Ok(r) => (Some(r), None),
                 Err(e) => (None, Some(e.to_string())),
             };
             outcomes.push(SymbolOutcome {
-                symbol,
+                symbol: symbol.to_string(),
                 refresh,
                 error,
             });
+            bar.set_message(symbol.to_string());
             bar.inc(1);
         }
         bar.finish_and_clear();
         Ok(ToolReport {
             symbols: outcomes,
             tfs: tfs.iter().map(Timeframe::code).collect(),
-            periods,
+            periods: periods.clone(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         })
     }

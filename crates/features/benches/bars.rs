@@ -1,12 +1,16 @@
 //! Throughput of the snapshot bar builders: every default canonical timeframe for 100 synthetic
-//! assets × 10 years of daily bars (rows per second), pure compute, then written to SQLite and
-//! PostgreSQL through the batched writer. Run with `cargo bench -p talab-features --bench bars`;
-//! PostgreSQL is used when `TALAB_BENCH_DATABASE_URL` names a server (e.g. postgres://postgres@127.0.0.1:5432/postgres).
+//! assets × 10 years of daily bars (rows per second), pure compute (criterion), then written to
+//! SQLite and PostgreSQL (`TALAB_TEST_DATABASE_URL`, as the tests find it) through the batched
+//! writer, next to `psql \copy` / `sqlite3 .import` of the same rows. Run with
+//! `cargo bench -p talab-features --bench bars` (`TALAB_BENCH_BACKEND=sqlite|postgres`: one backend).
+
+mod common;
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use chrono::{Duration, NaiveDate};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use talab_features::bars::{build_all, store};
 use talab_features::{DEFAULT_CANONICAL_TIMEFRAMES, DailyBar, MIGRATIONS, Timeframe};
 
@@ -75,61 +79,42 @@ fn compute(c: &mut Criterion) {
     group.finish();
 }
 
-fn write(c: &mut Criterion) {
+/// One rebuild of every asset's bars per backend (it takes tens of seconds: timed once, not
+/// sampled), then the backend's own loader on the same rows.
+fn write() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let assets: Vec<Vec<DailyBar>> = (0..ASSETS as u64).map(series).collect();
     let tfs = canonical();
-    let rows: usize = assets.iter().map(|a| build_all(&tfs, a).unwrap().len()).sum();
-    let dir = tempfile::tempdir().unwrap();
-    let mut targets = vec![("sqlite", format!("sqlite://{}/bench.db", dir.path().display()))];
-    if let Ok(url) = std::env::var("TALAB_BENCH_DATABASE_URL") {
-        targets.push(("postgres", rt.block_on(fresh_pg_schema(&url))));
-    }
-    let mut group = c.benchmark_group("bars_write");
-    group.throughput(Throughput::Elements(rows as u64));
-    group.sample_size(10);
-    for (name, url) in targets {
-        let db = rt.block_on(async {
-            let db = talab_db::Database::connect(&url).await.unwrap();
-            db.migrate(&MIGRATIONS).await.unwrap();
-            db
-        });
-        group.bench_function(format!("rebuild_canonical_100_assets_x_10y_{name}"), |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    for (i, a) in assets.iter().enumerate() {
-                        store::rebuild_asset(&db, &format!("SYN{i}"), a, &tfs)
-                            .await
-                            .unwrap();
-                    }
-                })
-            })
-        });
-        rt.block_on(db.close());
-    }
-    group.finish();
-    if let Ok(url) = std::env::var("TALAB_BENCH_DATABASE_URL") {
-        rt.block_on(async {
-            let admin = talab_db::Database::connect(&url).await.unwrap();
-            let sql = format!(
-                "DROP SCHEMA IF EXISTS talab_bench_bars_{} CASCADE",
-                std::process::id()
+    rt.block_on(async {
+        for t in common::backends().await {
+            t.db.migrate(&MIGRATIONS).await.unwrap();
+            let started = Instant::now();
+            let mut rows = 0;
+            for (i, a) in assets.iter().enumerate() {
+                rows += store::rebuild_asset(&t.db, &format!("SYN{i}"), a, &tfs)
+                    .await
+                    .unwrap()
+                    .rows_written;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{:<10} bars of {ASSETS} assets × 10 y, {} timeframes: {rows} rows in {secs:.1} s ({:.0} rows/s)",
+                t.label(),
+                tfs.len(),
+                rows as f64 / secs
             );
-            talab_db::on_pool!(&admin, pool => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ())).unwrap();
-            admin.close().await;
-        });
+            let tables = ["cmc_price_bars_multi_tf", "cmc_price_bars_multi_tf_cal"];
+            common::print_baseline(&t, &tables, rows as f64 / secs, "the bar rebuild").await;
+        }
+    });
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
     }
+    let mut c = Criterion::default().configure_from_args();
+    compute(&mut c);
+    c.final_summary();
+    write();
 }
-
-/// A new schema on the server (the bench never writes into an existing one); returns its URL.
-async fn fresh_pg_schema(url: &str) -> String {
-    let schema = format!("talab_bench_bars_{}", std::process::id());
-    let admin = talab_db::Database::connect(url).await.unwrap();
-    talab_db::on_pool!(&admin, pool => sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(pool).await.map(|_| ())).unwrap();
-    admin.close().await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-c%20search_path%3D{schema}")
-}
-
-criterion_group!(benches, compute, write);
-criterion_main!(benches);

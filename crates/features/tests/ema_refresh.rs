@@ -264,21 +264,15 @@ fn series(n: usize, seed: u64) -> Vec<(NaiveDate, f64)> {
 }
 
 async fn all_rows(db: &Database) -> Vec<StoredEma> {
-    let mut rows = Vec::new();
-    for symbol in ["AAA"] {
-        rows.extend(
-            read_emas(
-                db,
-                &EmaQuery {
-                    symbol: symbol.into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap(),
-        );
-    }
-    rows
+    symbol_rows(db, "AAA").await
+}
+
+async fn symbol_rows(db: &Database, symbol: &str) -> Vec<StoredEma> {
+    let q = EmaQuery {
+        symbol: symbol.into(),
+        ..Default::default()
+    };
+    read_emas(db, &q).await.unwrap()
 }
 
 /// (tf, period, day, ema bits, ema_bar bits, roll, d1 bits, d2_roll bits).
@@ -456,5 +450,49 @@ async fn the_feature_store_serves_the_date_rows() {
         assert!((e - expected).abs() / expected < 1e-12, "{}", t.label());
         let err = store.get_ema("AAA", date, "bogus").await.unwrap_err();
         assert!(matches!(err, FeatureError::UnknownTimeframe { .. }));
+    }
+}
+
+#[tokio::test]
+async fn several_symbols_at_once_equal_one_at_a_time_in_the_order_asked() {
+    use futures_util::StreamExt;
+    let symbols: Vec<String> = ["AAA", "BBB", "CCC", "DDD", "EEE"].map(String::from).to_vec();
+    let o = opts(&["1D", "3D", "1W_CAL_ISO"], &[6, 9]);
+    for t in talab_db::testing::backends().await {
+        let serial = talab_db::testing::sqlite().await;
+        for (i, s) in symbols.iter().enumerate() {
+            let data = series(90 + 10 * i, i as u64);
+            load(&t.db, s, &data).await;
+            load(&serial.db, s, &data).await;
+        }
+        // CCC's rows vanish after the check: its refresh fails, the others go on.
+        let engine = EmaRefresher::open(t.db.clone())
+            .await
+            .unwrap()
+            .with_concurrency(3);
+        let (tfs, periods) = engine.resolve(&o).await.unwrap();
+        on_pool!(&t.db, pool => sqlx::query("DELETE FROM cmc_price_bars_1d WHERE symbol = 'CCC'").execute(pool).await.map(|_| ()))
+            .unwrap();
+        let outcomes: Vec<(String, bool)> = engine
+            .refresh_each(&symbols, &tfs, &periods, &o)
+            .map(|(s, r)| (s.to_string(), r.is_ok()))
+            .collect()
+            .await;
+        let expected: Vec<(String, bool)> = symbols.iter().map(|s| (s.clone(), s != "CCC")).collect();
+        assert_eq!(outcomes, expected, "{}", t.label());
+
+        let one = EmaRefresher::open(serial.db.clone())
+            .await
+            .unwrap()
+            .with_concurrency(1);
+        for s in symbols.iter().filter(|s| *s != "CCC") {
+            one.refresh_symbol(s, &o).await.unwrap();
+            assert_eq!(
+                bits(&symbol_rows(&t.db, s).await),
+                bits(&symbol_rows(&serial.db, s).await),
+                "{} {s}",
+                t.label()
+            );
+        }
     }
 }

@@ -76,14 +76,38 @@ pub fn bar_closes(tf: &Timeframe, closes: &DailyCloses) -> Result<Vec<bool>, Fea
     Ok(closes.days.iter().map(|&d| grid.closes_bar(d)).collect())
 }
 
-/// Everything one asset's series share: its closes, their validation band, and how far to go.
+/// Everything one asset's series share: its closes, their validation band and prefix
+/// fingerprints (computed once, not once per series), and how far to go.
 pub struct AssetInput<'a> {
     pub closes: &'a DailyCloses,
-    pub band: &'a CloseBand,
+    pub band: CloseBand,
+    /// [`DailyCloses::prefix_fingerprints`] of `closes`.
+    pub fingerprints: Vec<i64>,
     /// Compute days `[0, end)`.
     pub end: usize,
     /// Rebuild even when a state could continue.
     pub force: bool,
+}
+
+impl<'a> AssetInput<'a> {
+    pub fn new(closes: &'a DailyCloses, end: usize, force: bool) -> Self {
+        AssetInput {
+            closes,
+            band: CloseBand::new(&closes.days, &closes.closes),
+            fingerprints: closes.prefix_fingerprints(),
+            end,
+            force,
+        }
+    }
+
+    /// How many days a saved state has consumed, if it can continue on these closes.
+    fn resumable(&self, s: &SavedState) -> Option<usize> {
+        if self.closes.first_day() != Some(s.first_day) {
+            return None;
+        }
+        let done = self.closes.count_through(s.last_day);
+        (done as i64 == s.n_days && self.fingerprints[done] == s.fingerprint).then_some(done)
+    }
 }
 
 /// Computes one (tf, period) given its bar-close flags and its saved state.
@@ -103,7 +127,7 @@ pub fn compute_series(
     let closes = input.closes;
     let mut end = input.end;
     let resume = match saved {
-        Some(s) if !input.force => resumable(closes, s),
+        Some(s) if !input.force => input.resumable(s),
         _ => None,
     };
     let (action, start, mut state) = match resume {
@@ -161,7 +185,7 @@ pub fn compute_series(
         first_day: closes.days[0],
         last_day: closes.days[end - 1],
         n_days: end as i64,
-        fingerprint: closes.fingerprint(end),
+        fingerprint: input.fingerprints[end],
         state,
     });
     Ok(SeriesResult {
@@ -174,15 +198,6 @@ pub fn compute_series(
         rejects,
         saved,
     })
-}
-
-/// How many days a saved state has consumed, if it can continue on `closes`.
-fn resumable(closes: &DailyCloses, s: &SavedState) -> Option<usize> {
-    if closes.first_day() != Some(s.first_day) {
-        return None;
-    }
-    let done = closes.count_through(s.last_day);
-    (done as i64 == s.n_days && closes.fingerprint(done) == s.fingerprint).then_some(done)
 }
 
 #[cfg(test)]
@@ -201,14 +216,8 @@ mod tests {
 
     fn run(c: &DailyCloses, end: usize, tf: &str, period: usize, saved: Option<&SavedState>) -> SeriesResult {
         let tf = Timeframe::parse(tf).unwrap();
-        let band = CloseBand::new(&c.days, &c.closes);
         let flags = bar_closes(&tf, c).unwrap();
-        let input = AssetInput {
-            closes: c,
-            band: &band,
-            end,
-            force: false,
-        };
+        let input = AssetInput::new(c, end, false);
         compute_series(&input, &tf, &flags, period, saved).unwrap()
     }
 
@@ -253,13 +262,7 @@ mod tests {
     fn intraday_is_refused_with_a_reason() {
         let c = closes(&[1.0, 2.0]);
         let tf = Timeframe::parse("4h").unwrap();
-        let band = CloseBand::new(&c.days, &c.closes);
-        let input = AssetInput {
-            closes: &c,
-            band: &band,
-            end: 2,
-            force: false,
-        };
+        let input = AssetInput::new(&c, 2, false);
         let err = compute_series(&input, &tf, &[true, true], 3, None).unwrap_err();
         assert!(err.to_string().contains("hourly"), "{err}");
     }

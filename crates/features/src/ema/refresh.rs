@@ -11,13 +11,14 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
+use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
-use talab_db::{Database, Tx, on_pool};
+use talab_db::{Backend, Database, Tx, on_pool};
+use tracing::Instrument;
 
 use super::compute::{AssetInput, SeriesAction, SeriesResult, bar_closes, compute_series};
 use super::series::DailyCloses;
 use super::table::{self, CALENDAR_TABLE, TF_DAY_TABLE};
-use super::validate::CloseBand;
 use crate::time::TimeframeRegistry;
 use crate::{DEFAULT_PERIODS, FeatureError, MIGRATIONS, Timeframe, normalise_symbol, validate_period};
 
@@ -65,13 +66,18 @@ impl SymbolRefresh {
 #[derive(Debug, Clone)]
 pub struct EmaRefresher {
     db: Database,
+    /// Overrides [`EmaRefresher::concurrency`]'s default.
+    concurrency: Option<usize>,
 }
 
 impl EmaRefresher {
     /// Opens the engine, applying this crate's pending migrations.
     pub async fn open(db: Database) -> Result<Self, FeatureError> {
         db.migrate(&MIGRATIONS).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            concurrency: None,
+        })
     }
 
     pub fn database(&self) -> &Database {
@@ -173,6 +179,54 @@ impl EmaRefresher {
         self.refresh_resolved(&symbol, &tfs, &periods, options).await
     }
 
+    /// How many symbols [`refresh_each`](Self::refresh_each) refreshes at once. By default on
+    /// PostgreSQL four, so one symbol's round trips and commit overlap the others' reads and
+    /// compute (each symbol still has its own transaction and lock); on SQLite one, since it has a
+    /// single writer and the lock is taken before the first read, so more would only queue.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(match self.db.backend() {
+            Backend::Postgres => 4,
+            Backend::Sqlite => 1,
+        })
+    }
+
+    /// Sets [`concurrency`](Self::concurrency) (at least 1).
+    pub fn with_concurrency(mut self, symbols_at_once: usize) -> Self {
+        self.concurrency = Some(symbols_at_once.max(1));
+        self
+    }
+
+    /// Refreshes checked, canonical symbols, [`concurrency`](Self::concurrency) at a time,
+    /// yielding each symbol with its outcome in the order given. One symbol's failure does not
+    /// stop the others.
+    pub fn refresh_each<'a>(
+        &'a self,
+        symbols: &'a [String],
+        tfs: &'a [Timeframe],
+        periods: &'a [usize],
+        options: &'a RefreshOptions,
+    ) -> impl Stream<Item = (&'a str, Result<SymbolRefresh, FeatureError>)> + 'a {
+        stream::iter(symbols)
+            .map(move |symbol| {
+                let span = tracing::info_span!("ema_refresh_symbol", symbol = %symbol);
+                async move {
+                    let result = self.refresh_resolved(symbol, tfs, periods, options).await;
+                    match &result {
+                        Ok(r) => tracing::info!(
+                            rows = r.rows(),
+                            rebuilt = r.rebuilt,
+                            extended = r.extended,
+                            "refreshed"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "refresh failed"),
+                    }
+                    (symbol.as_str(), result)
+                }
+                .instrument(span)
+            })
+            .buffered(self.concurrency())
+    }
+
     /// [`refresh_symbol`](Self::refresh_symbol) with timeframes and periods already resolved and
     /// the symbol already checked (for callers refreshing many symbols).
     pub async fn refresh_resolved(
@@ -192,13 +246,7 @@ impl EmaRefresher {
         };
         let end = options.through.map_or(closes.len(), |d| closes.count_through(d));
         let states = table::load_states(&mut tx, symbol).await?;
-        let band = CloseBand::new(&closes.days, &closes.closes);
-        let input = AssetInput {
-            closes: &closes,
-            band: &band,
-            end,
-            force: options.full,
-        };
+        let input = AssetInput::new(&closes, end, options.full);
         let mut results: Vec<SeriesResult> = Vec::with_capacity(tfs.len() * periods.len());
         for tf in tfs {
             let flags = bar_closes(tf, &closes)?;

@@ -2,6 +2,7 @@
 //! date and returns that date's rows; `get_ema` reads what is stored.
 
 use chrono::NaiveDate;
+use futures_util::StreamExt;
 use polars_core::prelude::DataFrame;
 use talab_db::Database;
 
@@ -88,20 +89,22 @@ impl FeatureStore for SqlFeatureStore {
             through: Some(date),
             ..self.options.clone()
         };
-        let mut rows = Vec::new();
-        let mut done: Vec<String> = Vec::new();
+        let mut checked: Vec<String> = Vec::new();
         for s in symbols {
             let (symbol, ..) = self.engine.check_symbol(s, Some(date)).await?;
-            if done.contains(&symbol) {
-                continue;
+            if !checked.contains(&symbol) {
+                checked.push(symbol);
             }
-            self.engine
-                .refresh_resolved(&symbol, &tfs, &periods, &options)
-                .await?;
+        }
+        let mut each = std::pin::pin!(self.engine.refresh_each(&checked, &tfs, &periods, &options));
+        while let Some((_, result)) = each.next().await {
+            result?;
+        }
+        let mut rows = Vec::new();
+        for symbol in &checked {
             let codes = tfs.iter().map(|t| t.code()).collect();
             let asked = periods.iter().map(|&p| p as u32).collect();
-            rows.extend(self.rows_of(&symbol, date, codes, asked).await?);
-            done.push(symbol);
+            rows.extend(self.rows_of(symbol, date, codes, asked).await?);
         }
         ema_frame(&rows)
     }
