@@ -46,24 +46,35 @@ pub struct Candidate<'a> {
 impl Filters {
     /// Whether the memory passes every filter; `default_scope` stands in for `scope: None`.
     pub fn matches(&self, c: &Candidate<'_>, default_scope: &str) -> bool {
-        if c.deprecated && !self.include_deprecated {
-            return false;
-        }
-        if c.scope != self.scope.as_deref().unwrap_or(default_scope) {
-            return false;
-        }
-        if self.since.is_some_and(|since| c.created_at < since)
-            || self.until.is_some_and(|until| c.created_at >= until)
-        {
-            return false;
-        }
-        if !self.metadata_eq.iter().all(|(k, v)| c.metadata.get(k) == Some(v)) {
+        let in_scope = c.scope == self.scope.as_deref().unwrap_or(default_scope);
+        self.matches_columns(c.deprecated, in_scope, c.created_at) && self.matches_metadata(c.metadata)
+    }
+
+    /// The checks on a memory's flags: deprecation, scope (`in_scope`: already compared by the
+    /// caller), creation time.
+    #[inline]
+    pub fn matches_columns(&self, deprecated: bool, in_scope: bool, created_at: DateTime<Utc>) -> bool {
+        (!deprecated || self.include_deprecated)
+            && in_scope
+            && self.since.is_none_or(|since| created_at >= since)
+            && self.until.is_none_or(|until| created_at < until)
+    }
+
+    /// Whether any filter reads metadata (equality or tags); when none does, a search needs only
+    /// [`matches_columns`](Self::matches_columns).
+    pub fn reads_metadata(&self) -> bool {
+        !self.metadata_eq.is_empty() || !self.tags_any.is_empty() || !self.tags_all.is_empty()
+    }
+
+    /// The metadata-equality and tag checks.
+    pub fn matches_metadata(&self, metadata: &Metadata) -> bool {
+        if !self.metadata_eq.iter().all(|(k, v)| metadata.get(k) == Some(v)) {
             return false;
         }
         if self.tags_any.is_empty() && self.tags_all.is_empty() {
             return true;
         }
-        let tags = tags(c.metadata);
+        let tags = tags(metadata);
         (self.tags_any.is_empty() || self.tags_any.iter().any(|t| tags.contains(&t.as_str())))
             && self.tags_all.iter().all(|t| tags.contains(&t.as_str()))
     }

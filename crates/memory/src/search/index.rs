@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::bm25::Bm25;
-use super::filter::Candidate;
+use super::columns::FilterColumns;
 use super::matrix::{VectorMatrix, dot};
 use super::quantised::{QuantisedMatrix, QuantisedQuery};
 use super::{SearchMode, SearchRequest, hybrid};
@@ -73,6 +73,8 @@ pub struct SearchIndex {
     quantised: QuantisedMatrix,
     bm25: Bm25,
     entries: Vec<IndexEntry>,
+    /// What the filters read of every entry, compact.
+    columns: FilterColumns,
     slots: HashMap<String, usize>,
 }
 
@@ -84,6 +86,7 @@ impl SearchIndex {
             quantised: QuantisedMatrix::new(dim),
             bm25: Bm25::new(),
             entries: Vec::new(),
+            columns: FilterColumns::default(),
             slots: HashMap::new(),
         }
     }
@@ -118,6 +121,7 @@ impl SearchIndex {
         self.matrix.reserve_exact(rows);
         self.quantised.reserve_exact(rows);
         self.entries.reserve_exact(rows);
+        self.columns.reserve_exact(rows);
     }
 
     /// The slot holding this id.
@@ -134,12 +138,14 @@ impl SearchIndex {
                 if self.entries[slot].content != entry.content {
                     self.bm25.set(slot, &entry.content);
                 }
+                self.columns.set(slot, &entry);
                 self.entries[slot] = entry;
             }
             None => {
                 let slot = self.matrix.push(vector);
                 self.quantised.push(vector);
                 self.bm25.push(&entry.content);
+                self.columns.push(&entry);
                 self.slots.insert(entry.id.clone(), slot);
                 self.entries.push(entry);
             }
@@ -154,6 +160,7 @@ impl SearchIndex {
         self.matrix.swap_remove(slot);
         self.quantised.swap_remove(slot);
         self.bm25.swap_remove(slot);
+        self.columns.swap_remove(slot);
         self.entries.swap_remove(slot);
         if let Some(moved) = self.entries.get(slot) {
             self.slots.insert(moved.id.clone(), slot);
@@ -166,6 +173,7 @@ impl SearchIndex {
         match self.slots.get(id) {
             Some(&slot) => {
                 self.entries[slot].deprecated = deprecated;
+                self.columns.set_deprecated(slot, deprecated);
                 true
             }
             None => false,
@@ -191,19 +199,20 @@ impl SearchIndex {
         let (mut below_threshold, mut filtered_out) = (0, 0);
         // Memories that pass the filters and whose cosine is surely at least the threshold.
         let mut above: Vec<Bounds> = Vec::new();
-        for (slot, entry) in self.entries.iter().enumerate() {
-            let candidate = Candidate {
-                metadata: &entry.metadata,
-                scope: &entry.scope,
-                created_at: entry.created_at,
-                deprecated: entry.deprecated,
-            };
-            if !request.filters.matches(&candidate, default_scope) {
+        let filters = &request.filters;
+        let scope = self
+            .columns
+            .scope_id(filters.scope.as_deref().unwrap_or(default_scope));
+        let reads_metadata = filters.reads_metadata();
+        for (slot, &approx) in approx.iter().enumerate() {
+            if !self.columns.passes(slot, filters, scope)
+                || (reads_metadata && !filters.matches_metadata(&self.entries[slot].metadata))
+            {
                 filtered_out += 1;
                 continue;
             }
             let error = self.quantised.error_bound(slot, &quantised_query);
-            let (lo, hi) = (approx[slot] - error, approx[slot] + error);
+            let (lo, hi) = (approx - error, approx + error);
             if hi < threshold {
                 below_threshold += 1;
             } else if lo >= threshold {

@@ -6,6 +6,7 @@
 //! [`SearchMode`] only changes the ranking among the kept hits (see [`hybrid`]).
 
 pub mod bm25;
+mod columns;
 pub mod eval;
 pub mod filter;
 pub mod hybrid;
