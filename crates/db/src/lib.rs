@@ -32,6 +32,7 @@
 //! ```
 
 pub mod bulk;
+pub mod copy;
 mod database;
 mod dispatch;
 mod error;

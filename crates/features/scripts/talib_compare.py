@@ -76,7 +76,7 @@ def values(prices_csv, talab_csv):
         for r in csv.DictReader(f):
             if r["tf"].upper() != "1D":
                 continue
-            talab.setdefault(int(r["period"]), {})[r["date"][:10]] = float(r["ema"])
+            talab.setdefault(int(r["period"]), {})[r["day"]] = float(r["ema"])
     worst_all = 0.0
     for period, by_day in sorted(talab.items()):
         reference = talib.EMA(closes, timeperiod=period)

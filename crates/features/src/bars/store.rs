@@ -1,6 +1,7 @@
 //! Writing snapshot bars: `cmc_price_bars_multi_tf` (the `nD` family) and `cmc_price_bars_multi_tf_cal`
-//! (calendar families), one transaction per symbol, multi-row batched upserts (never a round trip
-//! per row), and incremental appends that are proven equal to a full rebuild.
+//! (calendar families), one transaction per symbol, in bulk (never a round trip per row): `COPY`
+//! on PostgreSQL, multi-row upserts on SQLite; and incremental appends that are proven equal to a
+//! full rebuild.
 //!
 //! Each (symbol, tf) keeps a state row: the first and last daily bar it was built from, how many,
 //! and a fingerprint of them. [`extend_asset`] appends when the stored days are unchanged and
@@ -9,6 +10,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::Row;
 use talab_db::bulk::{push_rows, rows_per_statement};
+use talab_db::copy::CopyIn;
 use talab_db::{Backend, Database, Tx, on_tx};
 
 use super::snapshot::{MultiTfBar, SnapshotBuilder, build_snapshots_into};
@@ -181,7 +183,7 @@ async fn write_in_tx(
                 summary.rebuilt.push(code.clone());
             }
         }
-        summary.rows_written += conn.upsert(symbol, table_for(tf), &code, &rows).await?;
+        summary.rows_written += conn.write(symbol, table_for(tf), &code, &rows).await?;
         match (bars.first(), bars.last()) {
             (Some(first), Some(last)) => {
                 let state = State {
@@ -303,6 +305,45 @@ impl Conn {
                 })
                 .collect()
         })
+    }
+
+    /// Writes rows that are not stored yet (a rebuilt series was deleted first; an extended one
+    /// only adds days after its last): COPY on PostgreSQL (a conflict fails the transaction
+    /// instead of hiding a bug), the multi-row upsert on SQLite.
+    async fn write(
+        &mut self,
+        symbol: &str,
+        table: &str,
+        tf: &str,
+        rows: &[MultiTfBar],
+    ) -> Result<u64, sqlx::Error> {
+        let Tx::Postgres(c) = &mut self.0 else {
+            return self.upsert(symbol, table, tf, rows).await;
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut copy = CopyIn::start(c, table, COLUMNS).await?;
+        for r in rows {
+            copy.text(symbol)
+                .text(tf)
+                .timestamp(r.time_close)
+                .date(r.day)
+                .int(r.bar_seq)
+                .int(r.pos_in_bar)
+                .timestamp(r.time_open);
+            for v in [r.open, r.high, r.low, r.close, r.volume] {
+                copy.float(Some(v));
+            }
+            copy.timestamp(r.time_high)
+                .timestamp(r.time_low)
+                .int(r.count_days)
+                .int(r.count_missing_days)
+                .bool(r.is_partial_start)
+                .bool(r.is_partial_end);
+            copy.end_row().await?;
+        }
+        copy.finish().await
     }
 
     /// Upserts rows of one table in multi-row statements sized to the backend's parameter limit.

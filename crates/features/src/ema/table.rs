@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use talab_db::bulk::{push_rows, rows_per_statement};
+use talab_db::copy::CopyIn;
 use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use super::compute::{EmaReject, SavedState, SeriesAction, SeriesResult};
@@ -132,24 +133,16 @@ async fn copy_rows(
     results: &[&SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
-    const CHUNK: usize = 1 << 20;
-    let mut copy = tx
-        .copy_in_raw(&format!("COPY {table} ({COLUMNS}) FROM STDIN"))
-        .await?;
-    let stamp = pg_timestamp(computed_at);
-    let mut buf = String::with_capacity(CHUNK + 4096);
-    let mut n = 0u64;
+    let mut copy = CopyIn::start(tx, table, COLUMNS).await?;
     for r in results {
         for (i, row) in &r.rows {
-            let _ = write!(
-                buf,
-                "{symbol}\t{stamp}\t{}\t{}\t{}\t{}\t{}\t",
-                r.code,
-                pg_timestamp(closes.ts[*i]),
-                r.period,
-                r.tf_days,
-                if row.roll { 't' } else { 'f' }
-            );
+            copy.text(symbol)
+                .timestamp(computed_at)
+                .text(&r.code)
+                .timestamp(closes.ts[*i])
+                .int(r.period as i64)
+                .int(i64::from(r.tf_days))
+                .bool(row.roll);
             for v in [
                 Some(row.ema),
                 Some(row.ema_bar),
@@ -158,40 +151,13 @@ async fn copy_rows(
                 row.d1_roll,
                 row.d2_roll,
             ] {
-                pg_float(&mut buf, v);
-                buf.push('\t');
+                copy.float(v);
             }
-            buf.push(if row.roll { 't' } else { 'f' });
-            buf.push('\n');
-            n += 1;
-            if buf.len() >= CHUNK {
-                copy.send(buf.as_bytes()).await?;
-                buf.clear();
-            }
+            copy.bool(row.roll);
+            copy.end_row().await?;
         }
     }
-    if !buf.is_empty() {
-        copy.send(buf.as_bytes()).await?;
-    }
-    let copied = copy.finish().await?;
-    debug_assert_eq!(copied, n);
-    Ok(copied)
-}
-
-fn pg_timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
-}
-
-/// A float in COPY text form: shortest round-trip digits (PostgreSQL parses them back exactly).
-fn pg_float(buf: &mut String, v: Option<f64>) {
-    match v {
-        None => buf.push_str("\\N"),
-        Some(x) if x.is_nan() => buf.push_str("NaN"),
-        Some(x) if x.is_infinite() => buf.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" }),
-        Some(x) => {
-            let _ = write!(buf, "{x:?}");
-        }
-    }
+    Ok(copy.finish().await?)
 }
 
 /// Multi-row `INSERT`s sized to SQLite's parameter limit.
