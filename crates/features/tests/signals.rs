@@ -406,3 +406,62 @@ async fn unknown_signals_and_symbols_are_refused_with_what_exists() {
         assert!(list_trades(db, Some("BTC"), None, true).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn revised_prices_delete_the_trades_they_undo() {
+    let text = std::fs::read_to_string(support::data_path(BTC)).unwrap();
+    // 2019 flattened to one price: the crosses of that year (the April golden cross among them)
+    // no longer happen, so their stored trades must go.
+    let revised: String = text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            if f.len() > 7 && f[3].starts_with("2019-") {
+                f[4..=7].fill("5000");
+            }
+            format!("{}\n", f.join(","))
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let revised_path = dir.path().join("coin_Bitcoin.csv");
+    std::fs::write(&revised_path, revised).unwrap();
+    let original_path = std::path::PathBuf::from(support::data_path(BTC));
+
+    for (inc, full) in talab_db::testing::backends()
+        .await
+        .into_iter()
+        .zip(talab_db::testing::backends().await)
+    {
+        load_btc(&inc.db, &original_path).await;
+        refresh_signals(&inc.db, &["BTC".into()], None).await.unwrap();
+        let before = list_trades(&inc.db, None, None, false).await.unwrap();
+        assert!(
+            before
+                .iter()
+                .any(|r| r.trade.entry_ts.date_naive().to_string().starts_with("2019-")),
+            "a trade enters in 2019 before the revision"
+        );
+        load_btc(&inc.db, &revised_path).await;
+        let reports = refresh_signals(&inc.db, &["BTC".into()], None).await.unwrap();
+        assert!(
+            reports.iter().map(|r| r.deleted).sum::<usize>() >= 1,
+            "{reports:?}"
+        );
+
+        load_btc(&full.db, &revised_path).await;
+        refresh_signals(&full.db, &["BTC".into()], None).await.unwrap();
+        let strip = |rows: Vec<talab_features::signals::store::SignalRow>| {
+            rows.into_iter()
+                .map(|r| (r.signal_id, r.trade, r.pnl_pct, r.status))
+                .collect::<Vec<_>>()
+        };
+        let a = strip(list_trades(&inc.db, None, None, false).await.unwrap());
+        let b = strip(list_trades(&full.db, None, None, false).await.unwrap());
+        assert_eq!(
+            a,
+            b,
+            "{}: revised then refreshed == refreshed from the revised prices",
+            inc.label()
+        );
+    }
+}

@@ -221,7 +221,7 @@ async fn write_symbol(
     let rows_per_statement = talab_db::bulk::rows_per_statement(backend, COLUMNS.len());
     let now = Utc::now();
     let sql = format!("{SELECT} WHERE symbol = $1 AND signal_id = $2 ORDER BY ts");
-    let delete = format!("DELETE FROM {SIGNALS_TABLE} WHERE symbol = $1 AND signal_id = $2 AND ts = $3");
+    let delete_per_statement = talab_db::bulk::rows_per_statement(backend, 3);
     let mut tx = Tx::begin_locked(db, &format!("talab signals {symbol}")).await?;
     let reports = on_tx!(&mut tx, c => async {
         let mut reports = Vec::with_capacity(computed.len());
@@ -260,9 +260,17 @@ async fn write_symbol(
                     }
                 }
             }
-            for ts in stored.keys() {
-                sqlx::query(&delete).bind(symbol).bind(signal_id).bind(*ts).execute(&mut **c).await?;
-                report.deleted += 1;
+            // Trades the new prices no longer produce: one statement per chunk, not per trade.
+            let stale: Vec<DateTime<Utc>> = stored.into_keys().collect();
+            for chunk in stale.chunks(delete_per_statement) {
+                let mut stmt = format!("DELETE FROM {SIGNALS_TABLE} WHERE (symbol, signal_id, ts) IN (VALUES ");
+                talab_db::bulk::push_rows(&mut stmt, backend, 1, 3, chunk.len());
+                stmt.push(')');
+                let mut q = sqlx::query(&stmt);
+                for ts in chunk {
+                    q = q.bind(symbol).bind(signal_id).bind(*ts);
+                }
+                report.deleted += q.execute(&mut **c).await?.rows_affected() as usize;
             }
             for chunk in to_write.chunks(rows_per_statement) {
                 let stmt = upsert_sql(backend, chunk.len());
