@@ -161,3 +161,37 @@ async fn a_missing_binary_is_reported_not_configured() {
         "{e}"
     );
 }
+
+/// Whether a process is gone: no /proc entry, or a zombie waiting for a parent to reap it.
+#[cfg(target_os = "linux")]
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name: "pid (comm) S ...".
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_timeout_also_kills_what_claude_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let claude = adapter("helper", Duration::from_millis(1500)).with_env("FAKE_CLAUDE_PID_FILE", &pid_file);
+    let e = claude.execute(&task()).await.unwrap_err();
+    assert!(matches!(e, PlatformError::Timeout { .. }), "{e:?}");
+    let helper: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SIGKILL is delivered at once, but give the kernel a moment to tear the process down.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gone(helper) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone(helper), "the helper {helper} outlived the timed-out call");
+}

@@ -1,7 +1,10 @@
 //! Claude Code as a platform: runs `<binary> -p --output-format json` directly (no shell, so the
 //! prompt is never parsed as shell text), writes the prompt on stdin, and reads the one JSON
-//! result it prints (`result`, `usage`, `total_cost_usd`, `is_error`). On timeout the child is
-//! killed and reaped, so no `claude` process outlives the call.
+//! result it prints (`result`, `usage`, `total_cost_usd`, `is_error`). The child runs in its own
+//! process group; on a timeout (or if the call is dropped) the whole group is killed and the child
+//! reaped, so neither `claude` nor anything it started outlives the call (see [`process_group`]).
+//!
+//! [`process_group`]: super::process_group
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -14,6 +17,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::process_group::{GroupKiller, in_own_group};
 use super::render_context;
 use crate::{
     AdapterOutput, CLAUDE_CODE_DEFAULT_BINARY, ClaudeCodeConfig, Platform, PlatformAdapter, PlatformError,
@@ -75,7 +79,8 @@ impl ClaudeCodeAdapter {
     /// Runs the program once; `Ok` carries its exit status, stdout and stderr.
     async fn run(&self, input: String) -> Result<(ExitStatus, String, String), PlatformError> {
         let shown = self.binary.display();
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        let mut child = in_own_group(&mut command)
             .args(ARGS)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -86,6 +91,7 @@ impl ClaudeCodeAdapter {
             .map_err(|e| PlatformError::BadRequest {
                 message: format!("cannot start {shown}: {e}"),
             })?;
+        let mut group = GroupKiller::new(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -105,13 +111,18 @@ impl ClaudeCodeAdapter {
             (status, out, err)
         })
         .await;
+        if finished.is_ok() {
+            group.disarm();
+        }
         match finished {
             Ok((Ok(status), out, err)) => Ok((status, out, err)),
             Ok((Err(e), _, _)) => Err(PlatformError::Transient {
                 message: format!("waiting for {shown} failed: {e}"),
             }),
             Err(_) => {
-                // kill() sends SIGKILL and reaps the child; it fails only if it already exited.
+                // The whole group first (helpers included), then kill() reaps the child; it fails
+                // only if the child had already been reaped.
+                group.kill();
                 if let Err(e) = child.kill().await {
                     tracing::debug!(error = %e, "claude had already exited at the timeout");
                 }

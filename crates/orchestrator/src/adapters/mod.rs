@@ -8,6 +8,7 @@ mod gemini;
 mod http;
 mod local;
 mod openai;
+mod process_group;
 
 use std::sync::Arc;
 use std::time::Duration;
