@@ -99,6 +99,9 @@ pub struct RefreshEmaArgs {
     /// Where to fetch missing days from: cmc, binance or coinbase (default: CMC with a key, else the exchanges).
     #[arg(long)]
     pub source: Option<String>,
+    /// Symbols refreshed at once (default: 4 on PostgreSQL, 1 on SQLite, which has one writer).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -148,7 +148,13 @@ async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let b = talab_cmd(home.path(), &url, &args)
+        // The second one also refreshes three symbols at a time (on SQLite they queue for the lock).
+        let jobs: Vec<String> = args
+            .iter()
+            .cloned()
+            .chain(["--jobs".into(), "3".into()])
+            .collect();
+        let b = talab_cmd(home.path(), &url, &jobs)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -179,7 +185,7 @@ async fn bad_requests_exit_2_with_one_clear_line() {
     load_synthetic(&t.db, 100).await;
     let home = tempfile::tempdir().unwrap();
     let url = t.url();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &[
                 "refresh-ema",
@@ -201,6 +207,10 @@ async fn bad_requests_exit_2_with_one_clear_line() {
             "period 0",
         ),
         (&["ema", "AAA", "--tf", "bogus"], "bogus"),
+        (
+            &["refresh-ema", "--symbols", "AAA", "--jobs", "0", "--no-fetch"],
+            "--jobs",
+        ),
     ];
     for (args, needle) in cases {
         let out = talab(home.path(), &url, args);

@@ -35,6 +35,7 @@ pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError
         periods: args.periods.clone(),
         date: args.date.or(args.end),
         full: args.full,
+        jobs: args.jobs.map(usize::from),
     };
     request.options()?;
     Ok(request)

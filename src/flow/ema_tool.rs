@@ -61,6 +61,9 @@ pub struct RefreshRequest {
     pub date: Option<NaiveDate>,
     #[serde(default)]
     pub full: bool,
+    /// Symbols refreshed at once (None: the engine's default for the backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
 }
 
 impl RefreshRequest {
@@ -108,7 +111,11 @@ impl EmaRefreshTool {
         }
         let bar = self.bar(symbols.len());
         let mut outcomes = Vec::with_capacity(symbols.len());
-        let mut each = std::pin::pin!(self.engine.refresh_each(&symbols, &tfs, &periods, &options));
+        let engine = match request.jobs {
+            Some(jobs) => self.engine.clone().with_concurrency(jobs),
+            None => self.engine.clone(),
+        };
+        let mut each = std::pin::pin!(engine.refresh_each(&symbols, &tfs, &periods, &options));
         while let Some((symbol, result)) = each.next().await {
             let (refresh, error) = match result {
                 Ok(r) => (Some(r), None),
@@ -156,7 +163,7 @@ impl LocalTool for EmaRefreshTool {
         let request: RefreshRequest =
             serde_json::from_value(Value::Object(task.metadata.clone())).map_err(|e| {
                 bad(format!(
-                    "ema_refresh needs metadata {{symbols, tfs, periods, date, full}}: {e}"
+                    "ema_refresh needs metadata {{symbols, tfs, periods, date, full, jobs}}: {e}"
                 ))
             })?;
         let report = self.refresh(&request).await.map_err(|e| bad(e.to_string()))?;
