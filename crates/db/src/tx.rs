@@ -118,14 +118,6 @@ impl Tx {
             Tx::Postgres(_) => crate::Backend::Postgres,
         }
     }
-
-    /// The most bind parameters one statement may carry on this backend.
-    pub fn max_params(&self) -> usize {
-        match self {
-            Tx::Sqlite(_) => SQLITE_MAX_PARAMS,
-            Tx::Postgres(_) => POSTGRES_MAX_PARAMS,
-        }
-    }
 }
 
 /// SQLITE_BUSY (5) and its extended codes: the database's write lock is held by another connection.

@@ -23,7 +23,7 @@ pub struct SavedState {
     pub last_day: NaiveDate,
     /// Days of the series up to and including `last_day`.
     pub n_days: i64,
-    /// [`DailyCloses::fingerprint`] of those days.
+    /// The fingerprint of those days ([`DailyCloses::prefix_fingerprints`]).
     pub fingerprint: i64,
     /// The EMA state after `last_day`.
     pub state: MultiTfEmaState,

@@ -67,25 +67,22 @@ impl DailyCloses {
         self.closes.truncate(n);
     }
 
-    /// FNV-1a over (day, close bits) of the first `n` days.
-    pub fn fingerprint(&self, n: usize) -> i64 {
-        let mut h = Fnv::new();
-        for (day, close) in self.days[..n].iter().zip(&self.closes[..n]) {
-            h.eat_day(*day, *close);
-        }
-        h.value()
-    }
-
-    /// [`fingerprint`](Self::fingerprint)`(n)` for every `n` in `0..=len`, in one pass. The
-    /// refresh checks ~100 saved states per asset against prefixes of the same series; hashing each
-    /// prefix again made that check most of an incremental refresh's time.
+    /// The fingerprint of every prefix: element `n` is FNV-1a over the (day, close bits) of the
+    /// first `n` days, for every `n` in `0..=len`, in one pass. The refresh checks ~100 saved
+    /// states per asset against prefixes of the same series; hashing each prefix again made that
+    /// check most of an incremental refresh's time.
     pub fn prefix_fingerprints(&self) -> Vec<i64> {
-        let mut h = Fnv::new();
+        // 64-bit FNV-1a over little-endian words; saved states hold these values: keep it stable.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut out = Vec::with_capacity(self.len() + 1);
-        out.push(h.value());
+        out.push(h as i64);
         for (day, close) in self.days.iter().zip(&self.closes) {
-            h.eat_day(*day, *close);
-            out.push(h.value());
+            for word in [day.num_days_from_ce() as u64, close.to_bits()] {
+                for b in word.to_le_bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            out.push(h as i64);
         }
         out
     }
@@ -112,30 +109,6 @@ impl DailyCloses {
     }
 }
 
-/// Running FNV-1a, 64-bit, over little-endian words (the values saved states hold: keep it stable).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn eat(&mut self, x: u64) {
-        for b in x.to_le_bytes() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn eat_day(&mut self, day: NaiveDate, close: f64) {
-        self.eat(day.num_days_from_ce() as u64);
-        self.eat(close.to_bits());
-    }
-
-    fn value(&self) -> i64 {
-        self.0 as i64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,17 +128,23 @@ mod tests {
         let revised = series(&[(1, 1.0), (2, 2.5), (3, 3.0)]);
         let moved = series(&[(1, 1.0), (3, 2.0), (4, 3.0)]);
         let longer = series(&[(1, 1.0), (2, 2.0), (3, 3.0), (4, 9.0)]);
-        assert_ne!(a.fingerprint(3), revised.fingerprint(3));
-        assert_ne!(a.fingerprint(2), moved.fingerprint(2));
-        assert_eq!(a.fingerprint(3), longer.fingerprint(3));
-        assert_eq!(a.fingerprint(1), revised.fingerprint(1));
+        let fp = |s: &DailyCloses, n: usize| s.prefix_fingerprints()[n];
+        assert_ne!(fp(&a, 3), fp(&revised, 3));
+        assert_ne!(fp(&a, 2), fp(&moved, 2));
+        assert_eq!(fp(&a, 3), fp(&longer, 3));
+        assert_eq!(fp(&a, 1), fp(&revised, 1));
         // Saved states hold these values: the hash must not change between versions.
-        assert_eq!(a.fingerprint(3), -999_610_993_022_669_180);
-        let prefixes = longer.prefix_fingerprints();
-        assert_eq!(prefixes.len(), 5);
-        for (n, fp) in prefixes.iter().enumerate() {
-            assert_eq!(*fp, longer.fingerprint(n), "prefix {n}");
-        }
+        assert_eq!(
+            fp(&a, 0),
+            0xcbf2_9ce4_8422_2325_u64 as i64,
+            "the FNV offset basis"
+        );
+        assert_eq!(fp(&a, 3), -999_610_993_022_669_180);
+        assert_eq!(
+            longer.prefix_fingerprints().len(),
+            5,
+            "one per prefix, the empty one included"
+        );
     }
 
     #[test]
