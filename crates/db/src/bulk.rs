@@ -34,6 +34,19 @@ pub fn push_rows(sql: &mut String, backend: Backend, first: usize, per_row: usiz
     }
 }
 
+/// `DELETE FROM table WHERE (k1, k2, …) IN (VALUES (…), (…), …)` for `rows` keys: callers bind
+/// each key's values in `key_columns` order, key after key. Size `rows` with
+/// [`rows_per_statement`]`(backend, key_columns.len())`.
+pub fn delete_keys_sql(backend: Backend, table: &str, key_columns: &[&str], rows: usize) -> String {
+    let mut sql = format!(
+        "DELETE FROM {table} WHERE ({}) IN (VALUES ",
+        key_columns.join(", ")
+    );
+    push_rows(&mut sql, backend, 1, key_columns.len(), rows);
+    sql.push(')');
+    sql
+}
+
 /// How many rows of `per_row` parameters one statement may carry on `backend`.
 pub fn rows_per_statement(backend: Backend, per_row: usize) -> usize {
     let limit = match backend {
@@ -55,6 +68,18 @@ mod tests {
         let mut lite = String::new();
         push_rows(&mut lite, Backend::Sqlite, 2, 3, 2);
         assert_eq!(lite, "(?,?,?),(?,?,?)");
+    }
+
+    #[test]
+    fn keyed_deletes_list_their_keys() {
+        assert_eq!(
+            delete_keys_sql(Backend::Postgres, "t", &["a", "b"], 2),
+            "DELETE FROM t WHERE (a, b) IN (VALUES ($1,$2),($3,$4))"
+        );
+        assert_eq!(
+            delete_keys_sql(Backend::Sqlite, "t", &["a"], 1),
+            "DELETE FROM t WHERE (a) IN (VALUES (?))"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
-use talab_db::bulk::{push_rows, rows_per_statement};
+use talab_db::bulk::{delete_keys_sql, push_rows, rows_per_statement};
 use talab_db::copy::CopyIn;
 use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
@@ -84,7 +84,7 @@ pub async fn write_results(
     results: &[SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
-    // What rebuilt series replace: one DELETE per table, `(tf, period) IN (VALUES …)`.
+    // What rebuilt series replace: one DELETE per table, `(symbol, tf, period) IN (VALUES …)`.
     let rebuilt: Vec<&SeriesResult> = results
         .iter()
         .filter(|r| r.action == SeriesAction::Rebuilt)
@@ -95,10 +95,9 @@ pub async fn write_results(
             .copied()
             .filter(|r| table == REJECTS_TABLE || table_for(&r.tf) == table)
             .collect();
-        for chunk in of_table.chunks(rows_per_statement(tx.backend(), 3)) {
-            let mut sql = format!("DELETE FROM {table} WHERE (symbol, tf, period) IN (VALUES ");
-            push_rows(&mut sql, tx.backend(), 1, 3, chunk.len());
-            sql.push(')');
+        const KEY: [&str; 3] = ["symbol", "tf", "period"];
+        for chunk in of_table.chunks(rows_per_statement(tx.backend(), KEY.len())) {
+            let sql = delete_keys_sql(tx.backend(), table, &KEY, chunk.len());
             on_tx!(tx, c => {
                 let mut q = sqlx::query(&sql);
                 for r in chunk {

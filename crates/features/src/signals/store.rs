@@ -221,7 +221,8 @@ async fn write_symbol(
     let rows_per_statement = talab_db::bulk::rows_per_statement(backend, COLUMNS.len());
     let now = Utc::now();
     let sql = format!("{SELECT} WHERE symbol = $1 AND signal_id = $2 ORDER BY ts");
-    let delete_per_statement = talab_db::bulk::rows_per_statement(backend, 3);
+    const TRADE_KEY: [&str; 3] = ["symbol", "signal_id", "ts"];
+    let delete_per_statement = talab_db::bulk::rows_per_statement(backend, TRADE_KEY.len());
     let mut tx = Tx::begin_locked(db, &format!("talab signals {symbol}")).await?;
     let reports = on_tx!(&mut tx, c => async {
         let mut reports = Vec::with_capacity(computed.len());
@@ -263,9 +264,7 @@ async fn write_symbol(
             // Trades the new prices no longer produce: one statement per chunk, not per trade.
             let stale: Vec<DateTime<Utc>> = stored.into_keys().collect();
             for chunk in stale.chunks(delete_per_statement) {
-                let mut stmt = format!("DELETE FROM {SIGNALS_TABLE} WHERE (symbol, signal_id, ts) IN (VALUES ");
-                talab_db::bulk::push_rows(&mut stmt, backend, 1, 3, chunk.len());
-                stmt.push(')');
+                let stmt = talab_db::bulk::delete_keys_sql(backend, SIGNALS_TABLE, &TRADE_KEY, chunk.len());
                 let mut q = sqlx::query(&stmt);
                 for ts in chunk {
                     q = q.bind(symbol).bind(signal_id).bind(*ts);
