@@ -7,7 +7,8 @@ mod support;
 use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::signals::{
-    Direction, Side, SignalBar, SignalParams, list_trades, refresh_signals, simulate, summarise, summary,
+    Direction, Side, SignalBar, SignalParams, Trade, list_trades, refresh_signals, simulate, summarise,
+    summary,
 };
 use talab_features::{IngestOptions, ingest_csv, load_daily_bars};
 
@@ -344,6 +345,16 @@ async fn btc_50_200_crosses_match_an_independent_count_and_rerunning_changes_not
     }
 }
 
+/// Every stored trade without its write time: what two runs that should agree must agree on.
+async fn stored_trades(db: &Database) -> Vec<(String, Trade, Option<f64>, String)> {
+    list_trades(db, None, None, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.signal_id, r.trade, r.pnl_pct, r.status))
+        .collect()
+}
+
 #[tokio::test]
 async fn an_incremental_run_gives_the_rows_of_a_full_run() {
     let full_path = std::path::PathBuf::from(support::data_path(BTC));
@@ -374,13 +385,7 @@ async fn an_incremental_run_gives_the_rows_of_a_full_run() {
 
         load_btc(&full.db, &full_path).await;
         refresh_signals(&full.db, &["BTC".into()], None).await.unwrap();
-        let strip = |rows: Vec<talab_features::signals::store::SignalRow>| {
-            rows.into_iter()
-                .map(|r| (r.signal_id, r.trade, r.pnl_pct, r.status))
-                .collect::<Vec<_>>()
-        };
-        let a = strip(list_trades(&inc.db, None, None, false).await.unwrap());
-        let b = strip(list_trades(&full.db, None, None, false).await.unwrap());
+        let (a, b) = (stored_trades(&inc.db).await, stored_trades(&full.db).await);
         assert!(!a.is_empty());
         assert_eq!(a, b, "{}", inc.label());
     }
@@ -450,13 +455,7 @@ async fn revised_prices_delete_the_trades_they_undo() {
 
         load_btc(&full.db, &revised_path).await;
         refresh_signals(&full.db, &["BTC".into()], None).await.unwrap();
-        let strip = |rows: Vec<talab_features::signals::store::SignalRow>| {
-            rows.into_iter()
-                .map(|r| (r.signal_id, r.trade, r.pnl_pct, r.status))
-                .collect::<Vec<_>>()
-        };
-        let a = strip(list_trades(&inc.db, None, None, false).await.unwrap());
-        let b = strip(list_trades(&full.db, None, None, false).await.unwrap());
+        let (a, b) = (stored_trades(&inc.db).await, stored_trades(&full.db).await);
         assert_eq!(
             a,
             b,

@@ -123,23 +123,30 @@ async fn invalid_json_is_transient() {
     );
 }
 
-#[tokio::test]
-async fn a_hang_past_the_timeout_is_killed() {
+/// Runs the fake in `mode` (which hangs) with a 1.5 s timeout: the timeout error and the PID the
+/// fake wrote to FAKE_CLAUDE_PID_FILE.
+async fn timed_out(mode: &str) -> (PlatformError, u32) {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
-    let claude = adapter("sleep", Duration::from_millis(1500)).with_env("FAKE_CLAUDE_PID_FILE", &pid_file);
+    let claude = adapter(mode, Duration::from_millis(1500)).with_env("FAKE_CLAUDE_PID_FILE", &pid_file);
     let e = claude.execute(&task()).await.unwrap_err();
     assert!(matches!(e, PlatformError::Timeout { .. }), "{e:?}");
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (e, pid)
+}
+
+#[tokio::test]
+async fn a_hang_past_the_timeout_is_killed() {
+    let (e, pid) = timed_out("sleep").await;
     assert!(
         e.message()
             .ends_with("gave no result within 1.5 s and was killed"),
         "{e}"
     );
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
     assert!(pid > 0);
     #[cfg(target_os = "linux")]
     assert!(
@@ -178,16 +185,7 @@ fn gone(pid: u32) -> bool {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_timeout_also_kills_what_claude_started() {
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    let claude = adapter("helper", Duration::from_millis(1500)).with_env("FAKE_CLAUDE_PID_FILE", &pid_file);
-    let e = claude.execute(&task()).await.unwrap_err();
-    assert!(matches!(e, PlatformError::Timeout { .. }), "{e:?}");
-    let helper: u32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (_, helper) = timed_out("helper").await;
     // SIGKILL is delivered at once, but give the kernel a moment to tear the process down.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !gone(helper) && std::time::Instant::now() < deadline {
