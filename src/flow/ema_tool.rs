@@ -111,10 +111,10 @@ impl EmaRefreshTool {
         }
         let bar = self.bar(symbols.len());
         let mut outcomes = Vec::with_capacity(symbols.len());
-        let engine = match request.jobs {
-            Some(jobs) => self.engine.clone().with_concurrency(jobs),
-            None => self.engine.clone(),
-        };
+        let mut engine = self.engine.clone();
+        if let Some(jobs) = request.jobs {
+            engine = engine.with_concurrency(jobs);
+        }
         let mut each = std::pin::pin!(engine.refresh_each(&symbols, &tfs, &periods, &options));
         while let Some((symbol, result)) = each.next().await {
             let (refresh, error) = match result {

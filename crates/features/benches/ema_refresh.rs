@@ -9,8 +9,9 @@
 //! 3. synthetic assets (EMA_BENCH_ASSETS, default 100 × EMA_BENCH_YEARS, default 5 years): the full
 //!    rebuild's rows/s, then one new day for every asset and the incremental refresh's time.
 //!
-//! `TALAB_BENCH_BACKEND=sqlite|postgres` runs one backend only. Symbols are refreshed as `talab refresh-ema` does, several at once on PostgreSQL
-//! (`EMA_BENCH_JOBS` overrides [`EmaRefresher::concurrency`]).
+//! `TALAB_BENCH_BACKEND=sqlite|postgres` runs one backend only. Symbols are refreshed as
+//! `talab refresh-ema` does, several at once on PostgreSQL (`EMA_BENCH_JOBS` overrides
+//! [`EmaRefresher::concurrency`]).
 //!
 //! Timings are printed, never asserted; one run each (they take seconds to minutes).
 
