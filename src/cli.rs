@@ -40,8 +40,8 @@ pub enum Command {
     Ema(EmaArgs),
     /// Load price history: `ingest csv FILE`, `ingest fetch --symbols …`, `ingest synthetic --symbols …`.
     Ingest(IngestArgs),
-    /// List assets with their price coverage.
-    Assets(JsonArgs),
+    /// List assets with their price coverage (`--hourly`: their hourly bars).
+    Assets(AssetsArgs),
     /// List timeframes (`--all` for every known one), or `enable|disable TF`.
     Timeframes(TimeframesArgs),
     /// Ask a question about what was done; answered from memory and the runs table.
@@ -207,6 +207,24 @@ pub enum IngestAction {
 }
 
 #[derive(Debug, Args)]
+pub struct AssetsArgs {
+    /// The hourly bars (for intraday EMAs) instead of the daily prices.
+    #[arg(long)]
+    pub hourly: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The candle length `talab ingest fetch` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FetchInterval {
+    #[value(name = "1d")]
+    Day,
+    #[value(name = "1h")]
+    Hour,
+}
+
+#[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Comma-separated symbols.
     #[arg(long, value_delimiter = ',', required = true)]
@@ -223,6 +241,10 @@ pub struct FetchArgs {
     /// Replace a series that came from another source.
     #[arg(long)]
     pub replace: bool,
+    /// Candle length: 1d (raw prices and 1D bars) or 1h (hourly bars, for intraday EMAs such as 4H;
+    /// Binance and Coinbase have them; without --since a first hourly fetch asks for 90 days).
+    #[arg(long, value_enum, default_value = "1d")]
+    pub interval: FetchInterval,
     /// CoinMarketCap API base URL (overrides TALAB_CMC_BASE_URL and market_data.cmc_base_url).
     #[arg(long, value_name = "URL")]
     pub cmc_base_url: Option<String>,

@@ -8,7 +8,7 @@ use common::{json_ok, talab_blocking, text};
 use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
 use wiremock::matchers::{path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 1, d).unwrap()
@@ -331,6 +331,161 @@ fn an_empty_until_window_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("today's day is not complete"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A Binance that has hourly candles for every hour (closes follow the hour number), paged by
+/// startTime/endTime/limit as the real one is; it answers only `interval=1h`.
+struct HourlyBinance;
+
+impl Respond for HourlyBinance {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let q = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        if q("interval") != "1h" {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"code": -1120, "msg": "Invalid interval."}));
+        }
+        let hour = 3_600_000_i64;
+        let (from, to): (i64, i64) = (q("startTime").parse().unwrap(), q("endTime").parse().unwrap());
+        let limit: usize = q("limit").parse().unwrap();
+        let first = (from + hour - 1).div_euclid(hour);
+        let page: Vec<Value> = (first..)
+            .take_while(|h| h * hour <= to)
+            .take(limit)
+            .map(|h| {
+                let c = 1000.0 + (h % 97) as f64;
+                json!([
+                    h * hour,
+                    format!("{c}"),
+                    format!("{}", c + 1.0),
+                    format!("{}", c - 1.0),
+                    format!("{c}"),
+                    "3.5",
+                    h * hour + hour - 1,
+                    "0",
+                    1,
+                    "0",
+                    "0",
+                    "0"
+                ])
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
+    let binance = MockServer::start().await;
+    Mock::given(path("/api/v3/klines"))
+        .respond_with(HourlyBinance)
+        .mount(&binance)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let env = [("TALAB_BINANCE_BASE_URL", binance.uri())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let args = [
+        "ingest",
+        "fetch",
+        "--symbols",
+        "ETH",
+        "--interval",
+        "1h",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-01-02",
+        "--json",
+    ];
+    let v = json_ok(&common::talab(home.path(), &args, &env).await);
+    assert_eq!(
+        (v[0]["fetched"].as_u64(), v[0]["source"].as_str()),
+        (Some(48), Some("binance")),
+        "{v}"
+    );
+    assert_eq!(
+        (v[0]["report"]["bars"].as_u64(), v[0]["report"]["gaps"].as_u64()),
+        (Some(48), Some(0))
+    );
+
+    // refresh-ema fetches the hours an intraday timeframe needs (the last 90 days for a new
+    // series), then computes it; `talab ema` shows the last day's hours.
+    let out = common::talab(
+        home.path(),
+        &[
+            "refresh-ema",
+            "--symbols",
+            "BTC",
+            "--tfs",
+            "4h",
+            "--periods",
+            "10,20",
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    let refreshed = json_ok(&out);
+    let hourly = json_ok(&talab_blocking(
+        home.path(),
+        &["assets", "--hourly", "--json"],
+        &[],
+    ));
+    let btc = hourly
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["symbol"] == "BTC")
+        .expect("BTC's hourly bars");
+    assert!(btc["rows"].as_i64().unwrap() >= 89 * 24, "{btc}");
+    assert_eq!(
+        (btc["gaps"].as_i64(), btc["source"].as_str()),
+        (Some(0), Some("binance"))
+    );
+    let summary = refreshed.to_string();
+    assert!(summary.contains("\"rebuilt\":2"), "{summary}");
+    let rows = json_ok(&talab_blocking(
+        home.path(),
+        &["ema", "BTC", "--tf", "4H", "--format", "json"],
+        &[],
+    ));
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 2, "{rows:?}");
+    let last_day = rows[0]["day"].as_str().unwrap();
+    for r in rows {
+        assert_eq!(
+            (r["tf"].as_str(), r["day"].as_str(), r["tf_days"].as_u64()),
+            (Some("4H"), Some(last_day), Some(0))
+        );
+        assert!(r["ts"].as_str().unwrap().contains(":59:59.999"), "{r}");
+    }
+    let table = text(&talab_blocking(home.path(), &["ema", "BTC", "--tf", "4H"], &[]).stdout);
+    assert!(
+        table.contains(&format!("{last_day} ")) && table.contains(":59 "),
+        "{table}"
+    );
+
+    // An intraday timeframe for a symbol without hourly bars and without fetching: exit 2, the way out.
+    let ingest = ["ingest", "synthetic", "--symbols", "SOL", "--days", "30"];
+    assert_eq!(talab_blocking(home.path(), &ingest, &[]).status.code(), Some(0));
+    let out = talab_blocking(
+        home.path(),
+        &["refresh-ema", "--symbols", "SOL", "--tfs", "1H", "--no-fetch"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--interval 1h"),
         "{}",
         text(&out.stderr)
     );

@@ -10,13 +10,14 @@ use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 
-use crate::cli::{EmaArgs, FetchArgs, RefreshEmaArgs};
+use crate::cli::{EmaArgs, FetchArgs, FetchInterval, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ema_tool::RefreshRequest;
 use crate::flow::refresh::RefreshOutcome;
 use crate::{flow, output, wiring};
 use talab_features::FetchOptions;
+use talab_features::sources::Interval;
 
 /// The refresh request of the command line, checked (bad options are exit 2 before anything runs).
 pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError> {
@@ -90,20 +91,33 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     let request = refresh_request(&args)?;
     let db = wiring::open(config).await?;
     if !args.no_fetch {
-        fetch_missing(
-            config,
-            &db,
-            &request.symbols,
-            args.source.clone(),
-            quiet || args.json,
-        )
-        .await?;
+        let options = request.options()?;
+        let named_intraday = options.tfs.iter().any(|t| t.is_intraday());
+        let named_daily = options.tfs.is_empty() || options.tfs.iter().any(|t| !t.is_intraday());
+        for (wanted, interval) in [
+            (named_daily, FetchInterval::Day),
+            (named_intraday, FetchInterval::Hour),
+        ] {
+            if wanted {
+                let source = args.source.clone();
+                fetch_missing(
+                    config,
+                    &db,
+                    &request.symbols,
+                    source,
+                    quiet || args.json,
+                    interval,
+                )
+                .await?;
+            }
+        }
     }
     let engine = EmaRefresher::open(db.clone()).await?;
     // Every symbol is checked before anything runs: a typo is exit 2 with nothing written.
-    engine.resolve(&request.options()?).await?;
+    let options = request.options()?;
+    engine.resolve(&options).await?;
     for s in &request.symbols {
-        engine.check_symbol(s, request.date).await?;
+        engine.check_symbol(s, request.date, &options.tfs).await?;
     }
     let flow = wiring::flow(config, &db, engine, !args.json && !quiet).await?;
     let outcome = flow.refresh(&request).await?;
@@ -118,16 +132,18 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     }
 }
 
-/// Fetches the days missing since each symbol's last stored day, from the series' own source (or
-/// the default chain for a new symbol). Series loaded from files or generated are not fetched. A
-/// failed fetch of a symbol that has prices is a note (the stored prices are refreshed); of a
-/// symbol without any, it is the one-line error of the command (exit 1), before anything is written.
+/// Fetches the days (or, for intraday timeframes, hours) missing since each symbol's last stored
+/// one, from the series' own source (or the default chain for a new symbol). Series loaded from
+/// files or generated are not fetched. A failed fetch of a symbol that has prices is a note (the
+/// stored prices are refreshed); of a symbol without any, it is the one-line error of the command
+/// (exit 1), before anything is written.
 async fn fetch_missing(
     config: &Config,
     db: &Database,
     symbols: &[String],
     source: Option<String>,
     quiet: bool,
+    interval: FetchInterval,
 ) -> Result<(), CliError> {
     let fetch_args = FetchArgs {
         symbols: symbols.to_vec(),
@@ -135,42 +151,71 @@ async fn fetch_missing(
         since: None,
         until: None,
         replace: false,
+        interval,
         cmc_base_url: None,
         binance_base_url: None,
         coinbase_base_url: None,
     };
     let chain = super::ingest::chain(config, db, &fetch_args).await?;
-    let stored = talab_features::coverage(db).await?;
+    // (symbol, source) of the stored series.
+    let (stored, options, unit): (Vec<(String, String)>, _, _) = match interval {
+        FetchInterval::Day => (
+            talab_features::coverage(db)
+                .await?
+                .into_iter()
+                .map(|c| (c.symbol, c.source))
+                .collect(),
+            FetchOptions::default(),
+            "day",
+        ),
+        FetchInterval::Hour => (
+            talab_features::hourly_coverage(db, None)
+                .await?
+                .into_iter()
+                .map(|c| (c.symbol, c.source))
+                .collect(),
+            FetchOptions {
+                interval: Interval::Hour,
+                until: chrono::Utc::now().date_naive(),
+                ..FetchOptions::default()
+            },
+            "hour",
+        ),
+    };
+    let (what, hint) = match interval {
+        FetchInterval::Day => ("prices", " (load a file with `talab ingest csv`)"),
+        FetchInterval::Hour => ("hourly bars", ""),
+    };
     let fetchable = ["cmc", "binance", "coinbase"];
     for s in symbols {
         let symbol = talab_features::normalise_symbol(s)?;
-        let have = stored.iter().find(|c| c.symbol == symbol);
-        if let Some(c) = have
-            && !fetchable.contains(&c.source.as_str())
+        let have = stored.iter().find(|(s, _)| *s == symbol);
+        if let Some((_, source)) = have
+            && !fetchable.contains(&source.as_str())
         {
-            tracing::info!(symbol = %symbol, source = %c.source, "prices from a file or generator; not fetching");
+            tracing::info!(symbol = %symbol, source = %source, "prices from a file or generator; not fetching");
             continue;
         }
-        match talab_features::fetch_symbol(db, &chain, &symbol, &FetchOptions::default()).await {
+        match talab_features::fetch_symbol(db, &chain, &symbol, &options).await {
             Ok(outcome) if !quiet => {
                 for note in &outcome.notes {
                     eprintln!("note: {note}");
                 }
                 if outcome.fetched > 0 {
-                    eprintln!("fetched {} day(s) of {symbol}", outcome.fetched);
+                    eprintln!("fetched {} {unit}(s) of {symbol}", outcome.fetched);
                 }
             }
             Ok(_) => {}
             Err(e) if have.is_some() => {
                 if !quiet {
                     eprintln!(
-                        "note: could not fetch new days of {symbol} ({e}); refreshing the stored prices"
+                        "note: could not fetch new {unit}s of {symbol} ({e}); refreshing the stored prices"
                     );
                 }
             }
             Err(e) => {
                 return Err(CliError::failure(format!(
-                    "no prices for {symbol}, and fetching them failed: {e} (load a file with `talab ingest csv`)"
+                    "no {what} for {symbol}, and fetching them failed: {e}{hint}"
                 )));
             }
         }
@@ -189,7 +234,8 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
     }
     let db = wiring::open(config).await?;
     let engine = EmaRefresher::open(db.clone()).await?;
-    let (symbol, ..) = engine.check_symbol(&args.symbol, None).await?;
+    let named = [Timeframe::parse(&tf)?];
+    let (symbol, ..) = engine.check_symbol(&args.symbol, None, &named).await?;
     let (from, to) = match (args.date, args.from, args.to) {
         (Some(d), ..) => (Some(d), Some(d)),
         (None, None, None) => match last_day(&db, &symbol, &tf).await? {
@@ -247,8 +293,14 @@ fn opt(v: Option<f64>) -> String {
 fn print_table(rows: &[StoredEma]) {
     let mut table = output::table(["date", "tf", "period", "ema", "ema_bar", "roll", "d1", "d2"]);
     for r in rows {
+        // Intraday rows are one per hour: show the minute their hour closes.
+        let intraday = Timeframe::parse(&r.tf).is_ok_and(|t| t.is_intraday());
         table.add_row([
-            r.day.to_string(),
+            if intraday {
+                r.ts.format("%Y-%m-%d %H:%M").to_string()
+            } else {
+                r.day.to_string()
+            },
             r.tf.clone(),
             r.period.to_string(),
             format!("{:.6}", r.ema),

@@ -10,12 +10,13 @@ use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use talab_db::Database;
+use talab_features::sources::Interval;
 use talab_features::{
     AssetRegistry, BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FeatureError, FetchOptions,
     FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
 };
 
-use crate::cli::{FetchArgs, IngestAction, IngestArgs, JsonArgs};
+use crate::cli::{AssetsArgs, FetchArgs, FetchInterval, IngestAction, IngestArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
@@ -32,6 +33,7 @@ impl From<FeatureError> for CliError {
             | FeatureError::UnknownTimeframe { .. }
             | FeatureError::UnsupportedTimeframe { .. }
             | FeatureError::InvalidPeriod { .. }
+            | FeatureError::NoHourlyBars { .. }
             | FeatureError::DateOutOfRange { .. } => CliError::usage(e.to_string()),
             other => CliError::failure(other.to_string()),
         }
@@ -220,6 +222,11 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
         replace: args.replace,
         ..FetchOptions::default()
     };
+    if args.interval == FetchInterval::Hour {
+        // Hourly candles run up to the last complete hour of today.
+        options.interval = Interval::Hour;
+        options.until = chrono::Utc::now().date_naive();
+    }
     if let Some(until) = args.until {
         options.until = options.until.min(until);
     }
@@ -227,7 +234,11 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
         && since > until
     {
         return Err(CliError::usage(format!(
-            "--since {since} is after the last day that can be fetched ({until}; today's day is not complete)"
+            "--since {since} is after the last day that can be fetched ({until}{})",
+            match options.interval {
+                Interval::Day => "; today's day is not complete",
+                Interval::Hour => ", today: hourly candles run to the last complete hour",
+            }
         )));
     }
     let bar = ProgressBar::new(symbols.len() as u64).with_style(
@@ -349,23 +360,65 @@ fn print_fetch_summary(rows: &[FetchRow]) {
     println!("{table}");
 }
 
-pub async fn assets(config: &Config, args: JsonArgs) -> Result<(), CliError> {
+pub async fn assets(config: &Config, args: AssetsArgs) -> Result<(), CliError> {
     let db = Database::connect(config.database_url()).await?;
+    if args.hourly {
+        return hourly_assets(&db, args.json).await;
+    }
     let coverage = talab_features::coverage(&db).await?;
     if args.json {
         return output::json(&coverage);
     }
     if coverage.is_empty() {
         println!("no price history yet; load some with `talab ingest csv FILE`");
+    } else {
+        let mut table = output::table(["symbol", "source", "first day", "last day", "rows", "gaps"]);
+        for c in &coverage {
+            table.add_row([
+                c.symbol.clone(),
+                c.source.clone(),
+                c.first_day.to_string(),
+                c.last_day.to_string(),
+                c.rows.to_string(),
+                c.gaps.to_string(),
+            ]);
+        }
+        println!("{table}");
+    }
+    let hourly = talab_features::hourly_coverage(&db, None).await?;
+    if !hourly.is_empty() {
+        println!(
+            "hourly bars (for intraday EMAs) of {} symbol(s): `talab assets --hourly`",
+            hourly.len()
+        );
+    }
+    Ok(())
+}
+
+async fn hourly_assets(db: &Database, json: bool) -> Result<(), CliError> {
+    let coverage = talab_features::hourly_coverage(db, None).await?;
+    if json {
+        return output::json(&coverage);
+    }
+    if coverage.is_empty() {
+        println!("no hourly bars yet; fetch some with `talab ingest fetch --symbols BTC --interval 1h`");
         return Ok(());
     }
-    let mut table = output::table(["symbol", "source", "first day", "last day", "rows", "gaps"]);
+    let hour = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut table = output::table([
+        "symbol",
+        "source",
+        "first hour closes",
+        "last hour closes",
+        "rows",
+        "gaps (hours)",
+    ]);
     for c in &coverage {
         table.add_row([
             c.symbol.clone(),
             c.source.clone(),
-            c.first_day.to_string(),
-            c.last_day.to_string(),
+            hour(c.first),
+            hour(c.last),
             c.rows.to_string(),
             c.gaps.to_string(),
         ]);

@@ -104,7 +104,7 @@ impl EmaRefreshTool {
         let (tfs, periods) = self.engine.resolve(&options).await?;
         let mut symbols: Vec<String> = Vec::new();
         for s in &request.symbols {
-            let (symbol, ..) = self.engine.check_symbol(s, options.through).await?;
+            let (symbol, ..) = self.engine.check_symbol(s, options.through, &options.tfs).await?;
             if !symbols.contains(&symbol) {
                 symbols.push(symbol);
             }

@@ -54,6 +54,12 @@ pub enum FeatureError {
     /// The symbol is known but has no prices yet.
     #[error("no prices for {symbol} yet; ingest some first")]
     NoData { symbol: String },
+    /// Intraday timeframes were asked for a symbol without hourly bars.
+    #[error(
+        "no hourly bars for {symbol}; intraday timeframes (NH) are computed from them: load them with \
+         `talab ingest fetch --symbols {symbol} --interval 1h`"
+    )]
+    NoHourlyBars { symbol: String },
     /// Another asset already has this CoinMarketCap id.
     #[error("CoinMarketCap id {cmc_id} already belongs to {holder}; cannot give it to {symbol} as well")]
     CmcIdTaken {

@@ -402,7 +402,7 @@ fn record_bad_rows(
 }
 
 /// Splits flat row values into batched multi-row INSERT statements.
-fn batches(
+pub(crate) fn batches(
     backend: Backend,
     table: &str,
     columns: &[&str],

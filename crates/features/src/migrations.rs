@@ -14,5 +14,6 @@ pub static MIGRATIONS: MigrationSet = MigrationSet {
         talab_db::migration!("features", 3, "time_model", "0003_time_model.sql"),
         talab_db::migration!("features", 4, "ema", "0004_ema.sql"),
         talab_db::migration!("features", 5, "signals", "0005_signals.sql"),
+        talab_db::migration!("features", 6, "hourly", "0006_hourly.sql"),
     ],
 };

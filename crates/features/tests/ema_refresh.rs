@@ -422,7 +422,7 @@ async fn bad_requests_are_clear_errors() {
         .refresh_symbol("AAA", &opts(&["4H"], &[10]))
         .await
         .unwrap_err();
-    assert!(matches!(err, FeatureError::UnsupportedTimeframe { .. }), "{err}");
+    assert!(matches!(err, FeatureError::NoHourlyBars { .. }), "{err}");
     assert_eq!(
         count(&t.db, "cmc_ema_multi_tf").await,
         0,

@@ -575,13 +575,13 @@ async fn hourly_candles_use_the_hour_interval() {
         .mount(&server)
         .await;
     let binance = BinanceSource::with_options(&server.uri(), quick()).unwrap();
-    let rows = binance.hourly("BTC", h(0), h(2)).await.unwrap();
+    let rows = binance.hourly("BTC", Some(h(0)), h(2)).await.unwrap();
     assert_eq!(
         rows.iter().map(|r| r.ts).collect::<Vec<_>>(),
         [Interval::Hour.close_of(h(0)), Interval::Hour.close_of(h(1))]
     );
     let coinbase = CoinbaseSource::with_options(&server.uri(), quick()).unwrap();
-    let rows = coinbase.hourly("BTC", h(0), h(2)).await.unwrap();
+    let rows = coinbase.hourly("BTC", Some(h(0)), h(2)).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].open, rows[1].close), (Some(1.0), Some(1.8)));
 }

@@ -112,7 +112,7 @@ pub fn validate_daily(rows: &[RawPrice]) -> (Vec<ValidatedBar>, Vec<DailyReject>
     (bars, rejects)
 }
 
-fn validate_row(r: &RawPrice) -> Result<ValidatedBar, (RejectReason, String)> {
+pub(crate) fn validate_row(r: &RawPrice) -> Result<ValidatedBar, (RejectReason, String)> {
     let open = r.open.ok_or((RejectReason::NullOpen, "open is missing".into()))?;
     let close = r
         .close

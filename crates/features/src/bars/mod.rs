@@ -6,6 +6,7 @@
 
 mod calendar;
 pub mod daily;
+pub mod hourly;
 pub mod snapshot;
 pub mod store;
 mod tf_day;

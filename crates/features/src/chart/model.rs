@@ -99,7 +99,8 @@ pub async fn chart_data(db: &Database, req: &ChartRequest) -> Result<ChartData, 
     if tf.is_intraday() {
         return Err(FeatureError::UnsupportedTimeframe {
             tf: tf.code(),
-            reason: "charts are drawn from daily bars; intraday bars are not stored yet".into(),
+            reason: "charts are drawn from daily bars; intraday EMAs are shown by `talab ema SYMBOL --tf 4H`"
+                .into(),
         });
     }
     for p in &req.emas {

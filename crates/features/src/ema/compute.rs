@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::multi_tf::{MultiTfEmaRow, MultiTfEmaState, TfDay};
-use super::series::DailyCloses;
+use super::series::{Cadence, Closes};
 use super::validate::{CloseBand, EmaRejectReason};
 use crate::bars::snapshot::Grid;
 use crate::{FeatureError, Timeframe};
@@ -23,7 +23,7 @@ pub struct SavedState {
     pub last_day: NaiveDate,
     /// Days of the series up to and including `last_day`.
     pub n_days: i64,
-    /// The fingerprint of those days ([`DailyCloses::prefix_fingerprints`]).
+    /// The fingerprint of those days ([`Closes::prefix_fingerprints`]).
     pub fingerprint: i64,
     /// The EMA state after `last_day`.
     pub state: MultiTfEmaState,
@@ -44,7 +44,7 @@ pub enum SeriesAction {
 /// A value that failed validation (it is still written).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmaReject {
-    /// Index of the day in the asset's [`DailyCloses`].
+    /// Index of the day in the asset's [`Closes`].
     pub index: usize,
     pub column: &'static str,
     pub value: f64,
@@ -67,21 +67,59 @@ pub struct SeriesResult {
     pub saved: Option<SavedState>,
 }
 
-/// Which days close a bar of `tf`, for an asset whose closes are `closes`.
-pub fn bar_closes(tf: &Timeframe, closes: &DailyCloses) -> Result<Vec<bool>, FeatureError> {
+/// Which closes complete a bar of `tf`, for an asset whose closes are `closes`.
+///
+/// Daily series follow the timeframe's grid ([`Grid`]). Hourly series count hours from 00:00 UTC
+/// of the asset's first day: bar k covers hours [k·N, (k+1)·N), so for N dividing 24 (1H, 2H, 4H,
+/// 6H, 8H, 12H) the bars are the exchanges' UTC-aligned candles. As with day bars, a bar completes
+/// on its last hour; a bar whose last hour is missing does not.
+pub fn bar_closes(tf: &Timeframe, closes: &Closes) -> Result<Vec<bool>, FeatureError> {
+    check_cadence(tf, closes.cadence)?;
     let Some(first) = closes.first_day() else {
         return Ok(Vec::new());
     };
-    let grid = Grid::new(tf, first)?;
-    Ok(closes.days.iter().map(|&d| grid.closes_bar(d)).collect())
+    match closes.cadence {
+        Cadence::Daily => {
+            let grid = Grid::new(tf, first)?;
+            Ok(closes.days.iter().map(|&d| grid.closes_bar(d)).collect())
+        }
+        Cadence::Hourly => {
+            let anchor = crate::day_start(first).timestamp().div_euclid(3600);
+            let n = i64::from(tf.qty);
+            Ok(closes.slots.iter().map(|&h| (h - anchor + 1) % n == 0).collect())
+        }
+    }
+}
+
+/// Refuses a timeframe on the other grid (an intraday timeframe over daily closes, or the reverse).
+fn check_cadence(tf: &Timeframe, cadence: Cadence) -> Result<(), FeatureError> {
+    if Cadence::of(tf) == cadence {
+        return Ok(());
+    }
+    Err(FeatureError::UnsupportedTimeframe {
+        tf: tf.code(),
+        reason: match cadence {
+            Cadence::Daily => "intraday EMAs are computed from hourly bars, not daily closes".into(),
+            Cadence::Hourly => "only intraday (NH) timeframes are computed from hourly bars".into(),
+        },
+    })
+}
+
+/// Closes per bar (the `ema` column's α uses it) and the `tf_days` column: the nominal days of a
+/// daily-grid timeframe; for an intraday one its hours, and `tf_days` 0 (a bar shorter than a day).
+fn bar_length(tf: &Timeframe) -> (f64, u32) {
+    match tf.tf_days_nominal() {
+        Some(days) => (f64::from(days), days),
+        None => (f64::from(tf.qty), 0),
+    }
 }
 
 /// Everything one asset's series share: its closes, their validation band and prefix
 /// fingerprints (computed once, not once per series), and how far to go.
 pub struct AssetInput<'a> {
-    pub closes: &'a DailyCloses,
+    pub closes: &'a Closes,
     pub band: CloseBand,
-    /// [`DailyCloses::prefix_fingerprints`] of `closes`.
+    /// [`Closes::prefix_fingerprints`] of `closes`.
     pub fingerprints: Vec<i64>,
     /// Compute days `[0, end)`.
     pub end: usize,
@@ -90,7 +128,7 @@ pub struct AssetInput<'a> {
 }
 
 impl<'a> AssetInput<'a> {
-    pub fn new(closes: &'a DailyCloses, end: usize, force: bool) -> Self {
+    pub fn new(closes: &'a Closes, end: usize, force: bool) -> Self {
         AssetInput {
             closes,
             band: CloseBand::new(&closes.days, &closes.closes),
@@ -100,13 +138,18 @@ impl<'a> AssetInput<'a> {
         }
     }
 
-    /// How many days a saved state has consumed, if it can continue on these closes.
+    /// How many closes a saved state has consumed, if it can continue on these closes: its first
+    /// `n_days` closes are still exactly the ones it saw (same first and last day, same
+    /// fingerprint of every (slot, close) pair).
     fn resumable(&self, s: &SavedState) -> Option<usize> {
-        if self.closes.first_day() != Some(s.first_day) {
-            return None;
-        }
-        let done = self.closes.count_through(s.last_day);
-        (done as i64 == s.n_days && self.fingerprints[done] == s.fingerprint).then_some(done)
+        let done = usize::try_from(s.n_days)
+            .ok()
+            .filter(|&n| n >= 1 && n <= self.closes.len())?;
+        let c = self.closes;
+        (c.days[0] == s.first_day
+            && c.days[done - 1] == s.last_day
+            && self.fingerprints[done] == s.fingerprint)
+            .then_some(done)
     }
 }
 
@@ -118,12 +161,8 @@ pub fn compute_series(
     period: usize,
     saved: Option<&SavedState>,
 ) -> Result<SeriesResult, FeatureError> {
-    let tf_days = tf
-        .tf_days_nominal()
-        .ok_or_else(|| FeatureError::UnsupportedTimeframe {
-            tf: tf.code(),
-            reason: "intraday EMAs need hourly bars, which no source has loaded".into(),
-        })?;
+    check_cadence(tf, input.closes.cadence)?;
+    let (bar_len, tf_days) = bar_length(tf);
     let closes = input.closes;
     let mut end = input.end;
     let resume = match saved {
@@ -154,11 +193,7 @@ pub fn compute_series(
             if let Some(s) = saved {
                 end = end.max(closes.count_through(s.last_day));
             }
-            (
-                SeriesAction::Rebuilt,
-                0,
-                MultiTfEmaState::new(period, f64::from(tf_days))?,
-            )
+            (SeriesAction::Rebuilt, 0, MultiTfEmaState::new(period, bar_len)?)
         }
     };
     let mut rows = Vec::with_capacity(end - start);
@@ -205,16 +240,16 @@ mod tests {
     use super::*;
     use crate::day_end;
 
-    fn closes(values: &[f64]) -> DailyCloses {
+    fn closes(values: &[f64]) -> Closes {
         let d0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        DailyCloses::from_rows(values.iter().enumerate().map(|(i, &c)| {
+        Closes::from_rows(values.iter().enumerate().map(|(i, &c)| {
             let day = d0 + chrono::Duration::days(i as i64);
             (day, day_end(day), c)
         }))
         .unwrap()
     }
 
-    fn run(c: &DailyCloses, end: usize, tf: &str, period: usize, saved: Option<&SavedState>) -> SeriesResult {
+    fn run(c: &Closes, end: usize, tf: &str, period: usize, saved: Option<&SavedState>) -> SeriesResult {
         let tf = Timeframe::parse(tf).unwrap();
         let flags = bar_closes(&tf, c).unwrap();
         let input = AssetInput::new(c, end, false);
@@ -259,11 +294,59 @@ mod tests {
     }
 
     #[test]
-    fn intraday_is_refused_with_a_reason() {
+    fn a_timeframe_on_the_other_grid_is_refused_with_a_reason() {
         let c = closes(&[1.0, 2.0]);
         let tf = Timeframe::parse("4h").unwrap();
         let input = AssetInput::new(&c, 2, false);
         let err = compute_series(&input, &tf, &[true, true], 3, None).unwrap_err();
         assert!(err.to_string().contains("hourly"), "{err}");
+        let hourly = hours(&[1.0, 2.0], 0);
+        let err = bar_closes(&Timeframe::parse("1D").unwrap(), &hourly).unwrap_err();
+        assert!(err.to_string().contains("intraday"), "{err}");
+    }
+
+    /// Hourly closes from 2024-01-01 `first_hour`:00 UTC, one per hour.
+    fn hours(values: &[f64], first_hour: i64) -> Closes {
+        let start = crate::day_start(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        Closes::from_hourly_rows(values.iter().enumerate().map(|(i, &c)| {
+            let ts = start + chrono::Duration::hours(first_hour + i as i64 + 1)
+                - chrono::Duration::milliseconds(1);
+            (ts, c)
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn hour_bars_sit_on_utc_boundaries_counted_from_the_first_day() {
+        // First close at 02:00–03:00: the first 4H bar (00:00–04:00) closes on its 2nd hour.
+        let c = hours(&[1.0; 10], 2);
+        let flags = bar_closes(&Timeframe::parse("4H").unwrap(), &c).unwrap();
+        let closing: Vec<usize> = (0..10).filter(|&i| flags[i]).collect();
+        assert_eq!(closing, vec![1, 5, 9], "bars end at 03:59, 07:59, 11:59");
+        assert!(
+            bar_closes(&Timeframe::parse("1h").unwrap(), &c)
+                .unwrap()
+                .iter()
+                .all(|&f| f)
+        );
+    }
+
+    #[test]
+    fn hourly_roll_forward_equals_rebuild() {
+        let values: Vec<f64> = (0..300).map(|i| 100.0 + (i as f64 * 0.2).sin() * 3.0).collect();
+        let c = hours(&values, 5);
+        let tf = Timeframe::parse("4H").unwrap();
+        let flags = bar_closes(&tf, &c).unwrap();
+        let run = |end, saved: Option<&SavedState>| {
+            compute_series(&AssetInput::new(&c, end, false), &tf, &flags, 10, saved).unwrap()
+        };
+        let full = run(300, None);
+        assert_eq!(full.tf_days, 0);
+        let first = run(123, None);
+        let rest = run(300, first.saved.as_ref());
+        assert_eq!(rest.action, SeriesAction::Extended);
+        let joined: Vec<_> = first.rows.iter().chain(&rest.rows).cloned().collect();
+        assert_eq!(joined, full.rows);
+        assert_eq!(rest.saved, full.saved);
     }
 }

@@ -10,14 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use talab_db::{Backend, Database, Tx, on_pool};
 use tracing::Instrument;
 
 use super::compute::{AssetInput, SeriesAction, SeriesResult, bar_closes, compute_series};
-use super::series::DailyCloses;
+use super::series::{Cadence, Closes};
 use super::table::{self, CALENDAR_TABLE, TF_DAY_TABLE};
 use crate::time::TimeframeRegistry;
 use crate::{DEFAULT_PERIODS, FeatureError, MIGRATIONS, Timeframe, normalise_symbol, validate_period};
@@ -85,7 +85,8 @@ impl EmaRefresher {
     }
 
     /// The timeframes and periods a refresh with `options` computes, validated: the enabled
-    /// timeframes when none are named; intraday ones are refused (no hourly bars on the daily grid).
+    /// timeframes when none are named (intraday ones included; they are computed for the symbols
+    /// that have hourly bars).
     pub async fn resolve(
         &self,
         options: &RefreshOptions,
@@ -96,18 +97,9 @@ impl EmaRefresher {
                 .iter()
                 .map(|t| t.timeframe())
                 .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|t| !t.is_intraday())
-                .collect()
         } else {
             options.tfs.clone()
         };
-        if let Some(tf) = tfs.iter().find(|t| t.is_intraday()) {
-            return Err(FeatureError::UnsupportedTimeframe {
-                tf: tf.code(),
-                reason: "intraday EMAs need hourly bars; talab keeps daily prices only".into(),
-            });
-        }
         let mut periods = if options.periods.is_empty() {
             DEFAULT_PERIODS.to_vec()
         } else {
@@ -124,48 +116,75 @@ impl EmaRefresher {
         Ok((tfs_sorted, periods))
     }
 
-    /// Checks that a symbol has daily closes and that `through` is inside them; returns its
-    /// canonical spelling and (first, last) day.
+    /// Checks that a symbol has the closes `named` timeframes need (daily closes for all but the
+    /// intraday ones, which need hourly bars; daily closes when none are named) and that `through`
+    /// is inside them; returns its canonical spelling and (first, last) day.
     pub async fn check_symbol(
         &self,
         symbol: &str,
         through: Option<NaiveDate>,
+        named: &[Timeframe],
     ) -> Result<(String, NaiveDate, NaiveDate), FeatureError> {
         let symbol = normalise_symbol(symbol)?;
-        let range: (Option<NaiveDate>, Option<NaiveDate>) = on_pool!(&self.db, pool => {
-            sqlx::query_as("SELECT MIN(day), MAX(day) FROM cmc_price_bars_1d WHERE symbol = $1")
-                .bind(&symbol)
-                .fetch_one(pool)
+        let hourly = named.iter().any(|t| t.is_intraday());
+        let daily = named.is_empty() || named.iter().any(|t| !t.is_intraday());
+        let mut span = None;
+        for (cadence, wanted) in [(Cadence::Hourly, hourly), (Cadence::Daily, daily)] {
+            if !wanted {
+                continue;
+            }
+            let (first, last) = self.stored_range(&symbol, cadence).await?;
+            if let Some(date) = through
+                && (date < first || date > last)
+            {
+                return Err(FeatureError::DateOutOfRange {
+                    symbol,
+                    date,
+                    first,
+                    last,
+                });
+            }
+            span = Some((first, last));
+        }
+        let (first, last) = span.expect("daily or hourly is wanted");
+        Ok((symbol, first, last))
+    }
+
+    /// The first and last day of a symbol's closes on `cadence`, or why there are none.
+    async fn stored_range(
+        &self,
+        symbol: &str,
+        cadence: Cadence,
+    ) -> Result<(NaiveDate, NaiveDate), FeatureError> {
+        let sql = format!(
+            "SELECT MIN(ts), MAX(ts) FROM {} WHERE symbol = $1",
+            cadence.table()
+        );
+        let range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+            on_pool!(&self.db, pool => sqlx::query_as(&sql).bind(symbol).fetch_one(pool).await)?;
+        if let (Some(first), Some(last)) = range {
+            return Ok((first.date_naive(), last.date_naive()));
+        }
+        let known: Vec<String> = on_pool!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT symbol FROM cmc_price_bars_1d UNION SELECT DISTINCT symbol FROM cmc_price_bars_1h \
+                 ORDER BY symbol",
+            )
+            .fetch_all(pool)
+            .await
+        })?;
+        let listed: Option<String> = on_pool!(&self.db, pool => {
+            sqlx::query_scalar("SELECT symbol FROM dim_assets WHERE symbol = $1")
+                .bind(symbol)
+                .fetch_optional(pool)
                 .await
         })?;
-        let (Some(first), Some(last)) = range else {
-            let known: Vec<String> = on_pool!(&self.db, pool => {
-                sqlx::query_scalar("SELECT DISTINCT symbol FROM cmc_price_bars_1d ORDER BY symbol")
-                    .fetch_all(pool)
-                    .await
-            })?;
-            let listed: Option<String> = on_pool!(&self.db, pool => {
-                sqlx::query_scalar("SELECT symbol FROM dim_assets WHERE symbol = $1")
-                    .bind(&symbol)
-                    .fetch_optional(pool)
-                    .await
-            })?;
-            return Err(match listed {
-                Some(_) => FeatureError::NoData { symbol },
-                None => FeatureError::UnknownSymbol { symbol, known },
-            });
-        };
-        if let Some(date) = through
-            && (date < first || date > last)
-        {
-            return Err(FeatureError::DateOutOfRange {
-                symbol,
-                date,
-                first,
-                last,
-            });
-        }
-        Ok((symbol, first, last))
+        let symbol = symbol.to_string();
+        Err(match (listed.is_some() || known.contains(&symbol), cadence) {
+            (true, Cadence::Hourly) => FeatureError::NoHourlyBars { symbol },
+            (true, Cadence::Daily) => FeatureError::NoData { symbol },
+            (false, _) => FeatureError::UnknownSymbol { symbol, known },
+        })
     }
 
     /// Refreshes one symbol in one transaction (see the module docs).
@@ -175,7 +194,7 @@ impl EmaRefresher {
         options: &RefreshOptions,
     ) -> Result<SymbolRefresh, FeatureError> {
         let (tfs, periods) = self.resolve(options).await?;
-        let (symbol, ..) = self.check_symbol(symbol, options.through).await?;
+        let (symbol, ..) = self.check_symbol(symbol, options.through, &options.tfs).await?;
         self.refresh_resolved(&symbol, &tfs, &periods, options).await
     }
 
@@ -238,55 +257,83 @@ impl EmaRefresher {
     ) -> Result<SymbolRefresh, FeatureError> {
         let mut tx = Tx::begin_locked(&self.db, &format!("talab ema {symbol}")).await?;
         let started = Instant::now();
-        let closes = DailyCloses::load(&mut tx, symbol, None).await?;
-        let (Some(first_day), Some(_)) = (closes.first_day(), closes.last_day()) else {
+        let states = table::load_states(&mut tx, symbol).await?;
+        let mut groups = Vec::with_capacity(2);
+        for cadence in [Cadence::Daily, Cadence::Hourly] {
+            let of_cadence: Vec<&Timeframe> = tfs.iter().filter(|t| Cadence::of(t) == cadence).collect();
+            if of_cadence.is_empty() {
+                continue;
+            }
+            let closes = Closes::load_cadence(&mut tx, symbol, cadence).await?;
+            if closes.is_empty() {
+                let symbol = symbol.to_string();
+                match cadence {
+                    Cadence::Daily => return Err(FeatureError::NoData { symbol }),
+                    // Enabled intraday timeframes are computed where hourly bars exist.
+                    Cadence::Hourly if options.tfs.is_empty() => continue,
+                    Cadence::Hourly => return Err(FeatureError::NoHourlyBars { symbol }),
+                }
+            }
+            let end = options.through.map_or(closes.len(), |d| closes.count_through(d));
+            let input = AssetInput::new(&closes, end, options.full);
+            let mut results: Vec<SeriesResult> = Vec::with_capacity(of_cadence.len() * periods.len());
+            for tf in of_cadence {
+                let flags = bar_closes(tf, &closes)?;
+                for &period in periods {
+                    let saved = states.get(&(tf.code(), period));
+                    results.push(compute_series(&input, tf, &flags, period, saved)?);
+                }
+            }
+            drop(input);
+            groups.push(Computed { closes, end, results });
+        }
+        let Some(first) = groups.first() else {
             return Err(FeatureError::NoData {
                 symbol: symbol.into(),
             });
         };
-        let end = options.through.map_or(closes.len(), |d| closes.count_through(d));
-        let states = table::load_states(&mut tx, symbol).await?;
-        let input = AssetInput::new(&closes, end, options.full);
-        let mut results: Vec<SeriesResult> = Vec::with_capacity(tfs.len() * periods.len());
-        for tf in tfs {
-            let flags = bar_closes(tf, &closes)?;
-            for &period in periods {
-                let saved = states.get(&(tf.code(), period));
-                results.push(compute_series(&input, tf, &flags, period, saved)?);
-            }
-        }
+        let first_day = first.closes.days[0];
         let compute = started.elapsed();
         let write_started = Instant::now();
-        table::write_results(&mut tx, symbol, &closes, &results, Utc::now()).await?;
+        let now = Utc::now();
+        for g in &groups {
+            table::write_results(&mut tx, symbol, &g.closes, &g.results, now).await?;
+        }
         tx.commit().await?;
         let write = write_started.elapsed();
-        Ok(summarise(
-            symbol, first_day, &closes, end, &results, compute, write,
-        ))
+        Ok(summarise(symbol, first_day, &groups, compute, write))
     }
+}
+
+/// One grid's closes and what was computed from them.
+struct Computed {
+    closes: Closes,
+    end: usize,
+    results: Vec<SeriesResult>,
 }
 
 fn summarise(
     symbol: &str,
     first_day: NaiveDate,
-    closes: &DailyCloses,
-    end: usize,
-    results: &[SeriesResult],
+    groups: &[Computed],
     compute: Duration,
     write: Duration,
 ) -> SymbolRefresh {
-    let count = |action| results.iter().filter(|r| r.action == action).count();
+    let results = || groups.iter().flat_map(|g| &g.results);
+    let count = |action| results().filter(|r| r.action == action).count();
     let rows_in = |t: &str| {
-        results
-            .iter()
+        results()
             .filter(|r| table::table_for(&r.tf) == t)
             .map(|r| r.rows.len() as u64)
             .sum()
     };
-    let last_day = results
-        .iter()
+    let last_day = results()
         .filter_map(|r| r.saved.as_ref().map(|s| s.last_day))
-        .chain(end.checked_sub(1).map(|i| closes.days[i]))
+        .chain(
+            groups
+                .iter()
+                .filter_map(|g| g.end.checked_sub(1).map(|i| g.closes.days[i])),
+        )
         .max()
         .unwrap_or(first_day);
     SymbolRefresh {
@@ -295,7 +342,7 @@ fn summarise(
         last_day,
         rows_tf_day: rows_in(TF_DAY_TABLE),
         rows_calendar: rows_in(CALENDAR_TABLE),
-        rejects: results.iter().map(|r| r.rejects.len() as u64).sum(),
+        rejects: results().map(|r| r.rejects.len() as u64).sum(),
         rebuilt: count(SeriesAction::Rebuilt),
         extended: count(SeriesAction::Extended),
         up_to_date: count(SeriesAction::UpToDate),

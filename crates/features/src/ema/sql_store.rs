@@ -8,7 +8,9 @@ use talab_db::Database;
 
 use super::refresh::{EmaRefresher, RefreshOptions};
 use super::table::{EmaQuery, StoredEma, read_emas};
-use crate::{EmaRow, FeatureError, FeatureStore, ema_frame, normalise_symbol, normalise_timeframe};
+use crate::{
+    EmaRow, FeatureError, FeatureStore, Timeframe, ema_frame, normalise_symbol, normalise_timeframe,
+};
 
 /// The database-backed [`FeatureStore`] (SQLite or PostgreSQL).
 ///
@@ -91,7 +93,7 @@ impl FeatureStore for SqlFeatureStore {
         };
         let mut checked: Vec<String> = Vec::new();
         for s in symbols {
-            let (symbol, ..) = self.engine.check_symbol(s, Some(date)).await?;
+            let (symbol, ..) = self.engine.check_symbol(s, Some(date), &self.options.tfs).await?;
             if !checked.contains(&symbol) {
                 checked.push(symbol);
             }
@@ -121,7 +123,9 @@ impl FeatureStore for SqlFeatureStore {
         } else {
             normalise_timeframe(timeframe)?
         };
-        self.engine.check_symbol(&symbol, None).await?;
+        self.engine
+            .check_symbol(&symbol, None, &[Timeframe::parse(&tf)?])
+            .await?;
         ema_frame(&self.rows_of(&symbol, date, vec![tf], Vec::new()).await?)
     }
 }

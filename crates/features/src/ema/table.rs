@@ -17,7 +17,7 @@ use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use super::compute::{EmaReject, SavedState, SeriesAction, SeriesResult};
 use super::multi_tf::MultiTfEmaState;
-use super::series::DailyCloses;
+use super::series::Closes;
 use crate::{FeatureError, Timeframe};
 
 /// The table of the `tf_day` family.
@@ -80,7 +80,7 @@ pub async fn load_states(
 pub async fn write_results(
     tx: &mut Tx,
     symbol: &str,
-    closes: &DailyCloses,
+    closes: &Closes,
     results: &[SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
@@ -128,7 +128,7 @@ async fn copy_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     table: &str,
     symbol: &str,
-    closes: &DailyCloses,
+    closes: &Closes,
     results: &[&SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
@@ -164,7 +164,7 @@ async fn insert_rows(
     tx: &mut Tx,
     table: &str,
     symbol: &str,
-    closes: &DailyCloses,
+    closes: &Closes,
     results: &[&SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<u64, FeatureError> {
@@ -216,7 +216,7 @@ fn insert_sql(table: &str, n: usize) -> String {
 async fn write_rejects(
     tx: &mut Tx,
     symbol: &str,
-    closes: &DailyCloses,
+    closes: &Closes,
     results: &[SeriesResult],
     computed_at: DateTime<Utc>,
 ) -> Result<(), FeatureError> {

@@ -118,23 +118,6 @@ impl BinanceSource {
         Ok(rows)
     }
 
-    /// Hourly candles opening in [from, to), oldest first (ts = the hour's last millisecond).
-    /// Not stored by talab yet (raw prices are daily); offered for callers that want them.
-    pub async fn hourly(
-        &self,
-        symbol: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<RawPrice>, FeatureError> {
-        self.candles(
-            symbol,
-            Interval::Hour,
-            Some(from),
-            to.min(Interval::Hour.floor(Utc::now())),
-        )
-        .await
-    }
-
     /// Binance-specific refusals: an unknown pair (400, code -1121) can be found elsewhere.
     fn refusal(&self, reply: &Reply, pair: &str) -> Option<CallError> {
         if reply.status.as_u16() != 400 {
@@ -211,5 +194,20 @@ impl PriceSource for BinanceSource {
             .into_iter()
             .filter(|r| r.ts == day_end(r.day()))
             .collect())
+    }
+
+    async fn hourly(
+        &self,
+        symbol: &str,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<RawPrice>, FeatureError> {
+        self.candles(
+            symbol,
+            Interval::Hour,
+            from,
+            to.min(Interval::Hour.floor(Utc::now())),
+        )
+        .await
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::FeatureError;
 use crate::prices::{RawPrice, SourceKind};
@@ -22,6 +22,19 @@ pub struct Fetched {
     pub rows: Vec<RawPrice>,
     /// Why earlier sources were skipped (`binance is unavailable: …; trying coinbase`).
     pub notes: Vec<String>,
+}
+
+/// What a chain is asked for.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    Daily {
+        since: Option<NaiveDate>,
+        until: NaiveDate,
+    },
+    Hourly {
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+    },
 }
 
 /// Price sources in the order they are tried.
@@ -71,10 +84,28 @@ impl SourceChain {
         since: Option<NaiveDate>,
         until: NaiveDate,
     ) -> Result<Fetched, FeatureError> {
+        self.first_serving(symbol, Ask::Daily { since, until }).await
+    }
+
+    /// Hourly candles of `symbol` opening in [from, to) from the first source that has them.
+    pub async fn hourly(
+        &self,
+        symbol: &str,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+    ) -> Result<Fetched, FeatureError> {
+        self.first_serving(symbol, Ask::Hourly { from, to }).await
+    }
+
+    async fn first_serving(&self, symbol: &str, ask: Ask) -> Result<Fetched, FeatureError> {
         let mut notes = Vec::new();
         let mut reasons = Vec::new();
         for (i, source) in self.sources.iter().enumerate() {
-            match source.daily(symbol, since, until).await {
+            let rows = match ask {
+                Ask::Daily { since, until } => source.daily(symbol, since, until).await,
+                Ask::Hourly { from, to } => source.hourly(symbol, from, to).await,
+            };
+            match rows {
                 Ok(rows) => {
                     return Ok(Fetched {
                         source: source.kind(),

@@ -140,24 +140,6 @@ impl CoinbaseSource {
         Ok(rows)
     }
 
-    /// Hourly candles opening in [from, to), oldest first (ts = the hour's last millisecond).
-    /// Not stored by talab yet (raw prices are daily); offered for callers that want them.
-    pub async fn hourly(
-        &self,
-        symbol: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<RawPrice>, FeatureError> {
-        let from = Interval::Hour.floor(from + Interval::Hour.duration() - Duration::milliseconds(1));
-        self.candles(
-            symbol,
-            Interval::Hour,
-            Some(from),
-            to.min(Interval::Hour.floor(Utc::now())),
-        )
-        .await
-    }
-
     /// Coinbase-specific refusals: an unknown product (404 NotFound) can be found elsewhere.
     fn refusal(&self, reply: &Reply, product: &str) -> Option<CallError> {
         (reply.status.as_u16() == 404 && !reply.body.trim_start().starts_with('<')).then(|| {
@@ -190,5 +172,22 @@ impl PriceSource for CoinbaseSource {
             .candles(symbol, Interval::Day, since.map(day_start), to)
             .await?;
         Ok(within(rows, since, until))
+    }
+
+    async fn hourly(
+        &self,
+        symbol: &str,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<RawPrice>, FeatureError> {
+        let from =
+            from.map(|f| Interval::Hour.floor(f + Interval::Hour.duration() - Duration::milliseconds(1)));
+        self.candles(
+            symbol,
+            Interval::Hour,
+            from,
+            to.min(Interval::Hour.floor(Utc::now())),
+        )
+        .await
     }
 }

@@ -1,5 +1,5 @@
-//! Fetching one symbol into the database, incrementally: only the days after the stored last day
-//! are asked for (unless a start is given), from the source the series already comes from.
+//! Fetching one symbol into the database, incrementally: only the days (or hours) after the stored
+//! last one are asked for (unless a start is given), from the source the series already comes from.
 //!
 //! A series keeps one source, so a stored series pins the chain to its source; a series from a
 //! file or the synthetic walk cannot be extended by a fetch and is refused before any request,
@@ -9,20 +9,30 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talab_db::Database;
 
+use crate::bars::hourly::{hourly_coverage, next_hour, store_hourly};
 use crate::ingest::{IngestReport, coverage, ingest_rows};
-use crate::prices::SourceKind;
+use crate::prices::{SourceKind, day_start};
+use crate::sources::Interval;
 use crate::sources::chain::SourceChain;
 use crate::{FeatureError, normalise_symbol};
+
+/// How many days of hourly candles a first hourly fetch asks for when no start is given (all of
+/// an exchange's hourly history is tens of thousands of candles; ask for it with a start day).
+pub const HOURLY_DEFAULT_DAYS: i64 = 90;
 
 /// How to fetch.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
-    /// First day to fetch; None = the day after the stored last day, or all history.
+    /// First day to fetch; None = the day after the stored last day (the hour after the last hour),
+    /// or all history ([`HOURLY_DEFAULT_DAYS`] for hourly candles).
     pub since: Option<NaiveDate>,
-    /// Last day to fetch (never later than yesterday, UTC: today's candle is still moving).
+    /// Last day to fetch (never later than yesterday, UTC, for daily rows: today's candle is still
+    /// moving; hourly candles go up to the last complete hour).
     pub until: NaiveDate,
     /// Replace a series that came from another source.
     pub replace: bool,
+    /// Daily rows (raw prices and 1D bars) or hourly candles (hourly bars, for intraday EMAs).
+    pub interval: Interval,
 }
 
 impl Default for FetchOptions {
@@ -32,6 +42,7 @@ impl Default for FetchOptions {
             since: None,
             until: Utc::now().date_naive() - Duration::days(1),
             replace: false,
+            interval: Interval::Day,
         }
     }
 }
@@ -61,7 +72,28 @@ pub async fn fetch_symbol(
     options: &FetchOptions,
 ) -> Result<FetchOutcome, FeatureError> {
     let symbol = normalise_symbol(symbol)?;
-    let stored = coverage(db).await?.into_iter().find(|c| c.symbol == symbol);
+    // (source, rows, the next day and hour to fetch) of what is stored: hourly fetches resume at
+    // the hour after the last stored one, not at the next day.
+    let stored = match options.interval {
+        Interval::Day => coverage(db)
+            .await?
+            .into_iter()
+            .find(|c| c.symbol == symbol)
+            .map(|c| (c.source, c.rows, c.last_day + Duration::days(1), None)),
+        Interval::Hour => hourly_coverage(db, Some(&symbol))
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| {
+                (
+                    c.source,
+                    c.rows,
+                    next_hour(c.last).date_naive(),
+                    Some(next_hour(c.last)),
+                )
+            }),
+    };
+    let mut resume_hour = None;
     let mut outcome = FetchOutcome {
         symbol: symbol.clone(),
         source: None,
@@ -72,38 +104,55 @@ pub async fn fetch_symbol(
         report: None,
     };
     let mut chain = chain.clone();
-    if let Some(c) = &stored {
-        let kind = c.source.parse::<SourceKind>().ok();
+    if let Some((source, rows, next_day, next_ts)) = &stored {
+        let kind = source.parse::<SourceKind>().ok();
         match kind.and_then(|k| chain.only(k)) {
             Some(pinned) if !options.replace => {
                 chain = pinned;
-                outcome.from = options.since.or(Some(c.last_day + Duration::days(1)));
+                outcome.from = options.since.or(Some(*next_day));
+                if options.since.is_none() {
+                    resume_hour = *next_ts;
+                }
             }
             _ if !options.replace => {
                 return Err(FeatureError::SourceConflict {
                     symbol,
-                    existing: c.source.clone(),
+                    existing: source.clone(),
                     new: chain
                         .kinds()
                         .iter()
                         .map(|k| k.as_str())
                         .collect::<Vec<_>>()
                         .join(" or "),
-                    rows: c.rows,
+                    rows: *rows,
                 });
             }
             _ => {}
         }
     }
-    let yesterday = Utc::now().date_naive() - Duration::days(1);
-    outcome.until = options.until.min(yesterday);
+    // Today's daily candle is still moving; its complete hours are not.
+    let today = Utc::now().date_naive();
+    outcome.until = match options.interval {
+        Interval::Day => options.until.min(today - Duration::days(1)),
+        Interval::Hour => options.until.min(today),
+    };
+    if options.interval == Interval::Hour && outcome.from.is_none() {
+        outcome.from = Some(outcome.until - Duration::days(HOURLY_DEFAULT_DAYS - 1));
+    }
     if outcome.from.is_some_and(|f| f > outcome.until) {
         outcome
             .notes
             .push(format!("{symbol}: up to date through {}", outcome.until));
         return Ok(outcome);
     }
-    let fetched = chain.daily(&symbol, outcome.from, outcome.until).await?;
+    let fetched = match options.interval {
+        Interval::Day => chain.daily(&symbol, outcome.from, outcome.until).await?,
+        Interval::Hour => {
+            let from = resume_hour.or(outcome.from.map(day_start));
+            let to = day_start(outcome.until) + Duration::days(1);
+            chain.hourly(&symbol, from, to).await?
+        }
+    };
     outcome.source = Some(fetched.source);
     outcome.fetched = fetched.rows.len();
     outcome.notes = fetched.notes;
@@ -113,6 +162,9 @@ pub async fn fetch_symbol(
             .push(format!("{symbol}: {} returned no rows", fetched.source));
         return Ok(outcome);
     }
-    outcome.report = Some(ingest_rows(db, &symbol, fetched.source, fetched.rows, options.replace).await?);
+    outcome.report = Some(match options.interval {
+        Interval::Day => ingest_rows(db, &symbol, fetched.source, fetched.rows, options.replace).await?,
+        Interval::Hour => store_hourly(db, &symbol, fetched.source, fetched.rows, options.replace).await?,
+    });
     Ok(outcome)
 }

@@ -45,6 +45,22 @@ pub trait PriceSource: Send + Sync {
         since: Option<NaiveDate>,
         until: NaiveDate,
     ) -> Result<Vec<RawPrice>, FeatureError>;
+
+    /// Hourly candles of `symbol` opening in [from, to), oldest first (ts = the hour's last
+    /// millisecond). A source without hourly candles says it is unavailable, so a chain falls
+    /// through to one that has them.
+    async fn hourly(
+        &self,
+        symbol: &str,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<RawPrice>, FeatureError> {
+        let _ = (symbol, from, to);
+        Err(FeatureError::SourceUnavailable {
+            source_name: self.kind().to_string(),
+            reason: "it has no hourly candles".into(),
+        })
+    }
 }
 
 /// Keeps the rows whose day lies in [since, until].
@@ -54,8 +70,8 @@ pub(crate) fn within(rows: Vec<RawPrice>, since: Option<NaiveDate>, until: Naive
         .collect()
 }
 
-/// The candle length an exchange source is asked for. Raw prices are daily; hourly candles are
-/// offered by the exchange sources for callers that want them (talab does not store them yet).
+/// The candle length a source is asked for: days (raw prices and 1D bars) or hours (the hourly bars
+/// intraday EMAs are computed from; the exchange sources have them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
     Day,

@@ -1,0 +1,260 @@
+//! Hourly bars (`cmc_price_bars_1h`): what intraday (`NH`) EMAs are computed from.
+//!
+//! Exchange sources deliver hourly candles; they are validated by the same rules as daily rows
+//! ([`validate_row`]: a missing open or close, a non-finite or negative price or volume, two rows
+//! for one hour are rejected; high and low are widened to cover open and close, flagged) and
+//! stored in one transaction per load under the symbol's price lock, so a failed load changes
+//! nothing. Like a daily series, an hourly series keeps one source: loading another is refused
+//! unless the caller replaces the series. Unchanged hours are not rewritten.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use talab_db::{Database, Tx, on_pool, on_tx};
+
+use crate::bars::daily::{RejectReason, validate_row};
+use crate::ingest::{IngestReport, batches};
+use crate::prices::{RawPrice, SourceKind, Val, bind_vals};
+use crate::{FeatureError, MIGRATIONS, normalise_symbol};
+
+/// The table of validated hourly bars.
+pub const HOURLY_TABLE: &str = "cmc_price_bars_1h";
+
+const COLUMNS: &[&str] = &[
+    "symbol",
+    "ts",
+    "time_open",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "source",
+    "repaired_high",
+    "repaired_low",
+    "ingested_at",
+];
+
+/// One stored hourly bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourlyBar {
+    /// The hour's last millisecond (HH:59:59.999 UTC).
+    pub ts: DateTime<Utc>,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl HourlyBar {
+    fn same(&self, other: &HourlyBar) -> bool {
+        let bits = |b: &HourlyBar| [b.open, b.high, b.low, b.close, b.volume].map(f64::to_bits);
+        self.ts == other.ts && bits(self) == bits(other)
+    }
+}
+
+/// What is stored for one asset's hourly series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourlyCoverage {
+    pub symbol: String,
+    pub source: String,
+    /// `ts` of the first and last stored hour.
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub rows: i64,
+    /// Hours missing between the first and the last.
+    pub gaps: i64,
+}
+
+/// Whether `ts` is an hour's last millisecond.
+pub fn is_hour_end(ts: DateTime<Utc>) -> bool {
+    ts.timestamp_millis().rem_euclid(3_600_000) == 3_599_999
+}
+
+/// The coverage of every asset's hourly series (or of one), by symbol.
+pub async fn hourly_coverage(
+    db: &Database,
+    symbol: Option<&str>,
+) -> Result<Vec<HourlyCoverage>, FeatureError> {
+    db.migrate(&MIGRATIONS).await?;
+    let symbol = symbol.map(normalise_symbol).transpose()?;
+    type Row = (String, DateTime<Utc>, DateTime<Utc>, i64, String);
+    let rows: Vec<Row> = on_pool!(db, pool => {
+        sqlx::query_as(&format!(
+            "SELECT symbol, MIN(ts), MAX(ts), COUNT(*), MIN(source) FROM {HOURLY_TABLE} \
+             WHERE ($1 IS NULL OR symbol = $1) GROUP BY symbol ORDER BY symbol"
+        ))
+        .bind(&symbol)
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(symbol, first, last, rows, source)| HourlyCoverage {
+            gaps: (last - first).num_hours() + 1 - rows,
+            symbol,
+            source,
+            first,
+            last,
+            rows,
+        })
+        .collect())
+}
+
+/// Validates and stores hourly candles of one symbol (all of that symbol and source) in one
+/// transaction. The report counts hours: `bars` is the stored series' length, `gaps` its missing
+/// hours, `rejected` the candles that failed validation (not stored; the first reasons are logged).
+pub async fn store_hourly(
+    db: &Database,
+    symbol: &str,
+    source: SourceKind,
+    rows: Vec<RawPrice>,
+    replace: bool,
+) -> Result<IngestReport, FeatureError> {
+    db.migrate(&MIGRATIONS).await?;
+    let symbol = normalise_symbol(symbol)?;
+    let mut per_hour: HashMap<DateTime<Utc>, usize> = HashMap::new();
+    for r in &rows {
+        if r.symbol != symbol || r.source != source {
+            return Err(FeatureError::Source {
+                source_name: source.to_string(),
+                reason: format!(
+                    "delivered a row of {} from {} while loading {symbol}",
+                    r.symbol, r.source
+                ),
+            });
+        }
+        if !is_hour_end(r.ts) {
+            return Err(FeatureError::Source {
+                source_name: source.to_string(),
+                reason: format!(
+                    "{symbol} {}: not an hourly candle (ts is not an hour's last millisecond)",
+                    r.ts
+                ),
+            });
+        }
+        *per_hour.entry(r.ts).or_default() += 1;
+    }
+    let mut good = Vec::with_capacity(rows.len());
+    let mut rejected = 0;
+    for r in &rows {
+        let checked = if per_hour[&r.ts] > 1 {
+            Err((
+                RejectReason::DuplicateDay,
+                format!("{} candles for {symbol} {}", per_hour[&r.ts], r.ts),
+            ))
+        } else {
+            validate_row(r)
+        };
+        match checked {
+            Ok(v) => good.push(v),
+            Err((reason, detail)) => {
+                rejected += 1;
+                tracing::warn!(%symbol, ts = %r.ts, reason = reason.code(), detail, "hourly candle rejected");
+            }
+        }
+    }
+
+    let mut tx = Tx::begin_locked(db, &format!("talab prices {symbol}")).await?;
+    let counts = on_tx!(&mut tx, c => async {
+        let sources: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT source, COUNT(*) FROM {HOURLY_TABLE} WHERE symbol = $1 GROUP BY source ORDER BY source"
+        ))
+        .bind(&symbol)
+        .fetch_all(&mut **c)
+        .await?;
+        let other: Vec<&(String, i64)> = sources.iter().filter(|(s, _)| s != source.as_str()).collect();
+        if !other.is_empty() {
+            if !replace {
+                return Err(FeatureError::SourceConflict {
+                    symbol: symbol.clone(),
+                    existing: other.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", "),
+                    new: source.to_string(),
+                    rows: other.iter().map(|(_, n)| n).sum(),
+                });
+            }
+            sqlx::query(&format!("DELETE FROM {HOURLY_TABLE} WHERE symbol = $1"))
+                .bind(&symbol)
+                .execute(&mut **c)
+                .await?;
+        }
+        let (first, last) = match (good.iter().map(|v| v.bar.time_close).min(), good.iter().map(|v| v.bar.time_close).max()) {
+            (Some(f), Some(l)) => (f, l),
+            _ => return Ok((0, 0, 0)),
+        };
+        type Stored = (DateTime<Utc>, f64, f64, f64, f64, f64);
+        let stored: Vec<Stored> = sqlx::query_as(&format!(
+            "SELECT ts, open, high, low, close, volume FROM {HOURLY_TABLE} WHERE symbol = $1 AND ts >= $2 AND ts <= $3"
+        ))
+        .bind(&symbol)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut **c)
+        .await?;
+        let stored: HashMap<DateTime<Utc>, HourlyBar> = stored
+            .into_iter()
+            .map(|(ts, open, high, low, close, volume)| (ts, HourlyBar { ts, open, high, low, close, volume }))
+            .collect();
+        let now = Utc::now();
+        let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
+        let mut vals = Vec::new();
+        for v in &good {
+            let b = &v.bar;
+            let bar = HourlyBar { ts: b.time_close, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume };
+            match stored.get(&bar.ts) {
+                Some(old) if old.same(&bar) => {
+                    unchanged += 1;
+                    continue;
+                }
+                Some(_) => updated += 1,
+                None => inserted += 1,
+            }
+            vals.extend([
+                Val::Text(Some(symbol.clone())),
+                Val::Time(Some(bar.ts)),
+                Val::Time(Some(b.time_open)),
+                Val::Float(Some(bar.open)),
+                Val::Float(Some(bar.high)),
+                Val::Float(Some(bar.low)),
+                Val::Float(Some(bar.close)),
+                Val::Float(Some(bar.volume)),
+                Val::Text(Some(source.as_str().into())),
+                Val::Bool(v.repairs.high),
+                Val::Bool(v.repairs.low),
+                Val::Time(Some(now)),
+            ]);
+        }
+        let sets: Vec<String> = COLUMNS[2..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        let upsert = format!("ON CONFLICT (symbol, ts) DO UPDATE SET {}", sets.join(", "));
+        for (sql, vals) in batches(db.backend(), HOURLY_TABLE, COLUMNS, &upsert, vals) {
+            bind_vals!(sqlx::query(&sql), &vals).execute(&mut **c).await?;
+        }
+        Ok::<_, FeatureError>((inserted, updated, unchanged))
+    }
+    .await)?;
+    tx.commit().await?;
+    let (inserted, updated, unchanged) = counts;
+    let coverage = hourly_coverage(db, Some(&symbol)).await?.into_iter().next();
+    Ok(IngestReport {
+        symbol,
+        source,
+        file: None,
+        rows_read: rows.len(),
+        inserted,
+        updated,
+        unchanged,
+        rejected,
+        bars: coverage.as_ref().map_or(0, |c| c.rows as usize),
+        bar_rejects: rejected,
+        first_day: coverage.as_ref().map(|c| c.first.date_naive()),
+        last_day: coverage.as_ref().map(|c| c.last.date_naive()),
+        gaps: coverage.as_ref().map_or(0, |c| c.gaps as usize),
+    })
+}
+
+/// The next hour to fetch after a stored series ending at `last` (an hour's last millisecond).
+pub fn next_hour(last: DateTime<Utc>) -> DateTime<Utc> {
+    last + Duration::milliseconds(1)
+}
