@@ -19,6 +19,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use talab_memory::Metadata;
 use talab_memory::embed::locate::MODEL_DIR_ENV;
 use talab_memory::embed::minilm::MiniLmEmbedder;
+use talab_memory::search::hybrid::SEMANTIC;
 use talab_memory::search::{IndexEntry, SearchIndex, SearchMode, SearchRequest};
 
 const DIM: usize = 384;
@@ -159,7 +160,7 @@ fn bench(c: &mut Criterion) {
             let (mut fast, mut exact, mut found) = (Vec::new(), Vec::new(), 0usize);
             for q in &queries {
                 let start = Instant::now();
-                let ranking = std::hint::black_box(index.rank(q, &request, -1.0, "default"));
+                let ranking = std::hint::black_box(index.rank(q, &request, -1.0, SEMANTIC, "default"));
                 fast.push(start.elapsed().as_secs_f64() * 1e3);
                 let start = Instant::now();
                 let truth = std::hint::black_box(exact_top10(&index, q));
@@ -186,7 +187,7 @@ fn bench(c: &mut Criterion) {
                             .embed_blocking(std::slice::from_ref(t))
                             .expect("embeds")
                             .remove(0);
-                        std::hint::black_box(index.rank(&q, &request, -1.0, "default"));
+                        std::hint::black_box(index.rank(&q, &request, -1.0, SEMANTIC, "default"));
                         start.elapsed().as_secs_f64() * 1e3
                     })
                     .collect();
@@ -199,7 +200,7 @@ fn bench(c: &mut Criterion) {
             group.bench_function("int8_rerank_top10", |b| {
                 b.iter(|| {
                     k = (k + 1) % queries.len();
-                    index.rank(&queries[k], &request, -1.0, "default")
+                    index.rank(&queries[k], &request, -1.0, SEMANTIC, "default")
                 })
             });
             group.finish();

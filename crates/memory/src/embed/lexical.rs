@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use crate::embed::{Embedder, EmbedderIdentity};
+use crate::search::hybrid::Fusion;
 use crate::{MemoryError, terms};
 
 /// The identity name of [`LexicalEmbedder`] vectors.
@@ -119,6 +120,11 @@ impl Embedder for LexicalEmbedder {
 
     fn default_threshold(&self) -> f32 {
         LEXICAL_THRESHOLD
+    }
+
+    /// Rank fusion: this embedder's cosine is a bag of words too, worth no more than its rank.
+    fn fusion(&self) -> Fusion {
+        crate::search::hybrid::LEXICAL
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::MemoryError;
+use crate::search::hybrid::{self, Fusion};
 
 /// Which model made a vector: stored with every vector and checked when a store is opened.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,6 +38,11 @@ pub trait Embedder: Send + Sync {
     /// The cosine threshold at which this embedder's hits are usually relevant (the default
     /// `search` threshold when the caller gives none).
     fn default_threshold(&self) -> f32;
+    /// How hybrid search fuses this embedder's cosines with BM25 (see [`crate::search::hybrid`]):
+    /// by default the semantic fusion, where BM25 only settles near-ties.
+    fn fusion(&self) -> Fusion {
+        hybrid::SEMANTIC
+    }
     /// Embeds a batch; one L2-normalised vector of `identity().dim` values per input, in order.
     /// Fails as a whole: a failed call stores nothing.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;

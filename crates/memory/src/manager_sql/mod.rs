@@ -165,7 +165,7 @@ impl SqlMemoryManager {
         let index = guard
             .as_ref()
             .expect("loaded just above and never unloaded while read");
-        let ranking = index.rank(&query, request, threshold, &self.scope);
+        let ranking = index.rank(&query, request, threshold, self.embedder.fusion(), &self.scope);
         Ok(SearchOutcome {
             hits: ranking
                 .hits

@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 
 use super::bm25::Bm25;
 use super::columns::FilterColumns;
+use super::hybrid::{self, Fusion};
 use super::matrix::{VectorMatrix, dot};
 use super::quantised::{QuantisedMatrix, QuantisedQuery};
-use super::{SearchMode, SearchRequest, hybrid};
+use super::{SearchMode, SearchRequest};
 use crate::{Memory, Metadata};
 
 /// What the index keeps of one memory besides its vector.
@@ -191,6 +192,7 @@ impl SearchIndex {
         query: &[f32],
         request: &SearchRequest,
         threshold: f32,
+        fusion: Fusion,
         default_scope: &str,
     ) -> Ranking {
         assert_eq!(query.len(), self.matrix.dim(), "query length");
@@ -259,25 +261,41 @@ impl SearchIndex {
                     .collect()
             }
             SearchMode::Hybrid => {
-                let depth = request.limit.max(hybrid::DEPTH);
-                let by_cosine = self.best_by_cosine(query, &above, depth);
                 let lexical = self.bm25.scores(&request.query);
-                let matching: Vec<(usize, f32)> = above
-                    .iter()
-                    .filter(|b| lexical[b.slot] > 0.0)
-                    .map(|b| (b.slot, lexical[b.slot]))
-                    .collect();
-                let by_bm25 = self.best_by(matching, depth);
-                let fused = hybrid::fuse_lists(&by_cosine, &by_bm25);
-                let cosines: HashMap<usize, f32> = by_cosine.iter().copied().collect();
-                fused
-                    .into_iter()
-                    .map(|(slot, rank)| Ranked {
-                        slot,
-                        cosine: cosines.get(&slot).copied().unwrap_or_else(|| exact(slot)),
-                        rank,
-                    })
-                    .collect()
+                match fusion {
+                    Fusion::CosineNudge { bm25_weight } => {
+                        let best = above.iter().map(|b| lexical[b.slot]).fold(0.0, f32::max);
+                        let scale = if best > 0.0 { bm25_weight / best } else { 0.0 };
+                        self.best_by_cosine_plus(query, &above, request.limit, |slot| scale * lexical[slot])
+                            .into_iter()
+                            .map(|(slot, rank)| Ranked {
+                                slot,
+                                cosine: exact(slot),
+                                rank,
+                            })
+                            .collect()
+                    }
+                    Fusion::Rrf { k } => {
+                        let depth = request.limit.max(hybrid::DEPTH);
+                        let by_cosine = self.best_by_cosine(query, &above, depth);
+                        let matching: Vec<(usize, f32)> = above
+                            .iter()
+                            .filter(|b| lexical[b.slot] > 0.0)
+                            .map(|b| (b.slot, lexical[b.slot]))
+                            .collect();
+                        let by_bm25 = self.best_by(matching, depth);
+                        let fused = hybrid::fuse_weighted(&by_cosine, &by_bm25, k, hybrid::VECTOR_WEIGHT);
+                        let cosines: HashMap<usize, f32> = by_cosine.iter().copied().collect();
+                        fused
+                            .into_iter()
+                            .map(|(slot, rank)| Ranked {
+                                slot,
+                                cosine: cosines.get(&slot).copied().unwrap_or_else(|| exact(slot)),
+                                rank,
+                            })
+                            .collect()
+                    }
+                }
             }
         };
         let order = |a: &Ranked, b: &Ranked| self.order(b.rank, b.slot, a.rank, a.slot);
@@ -296,20 +314,32 @@ impl SearchIndex {
     /// The exact `k` best of `above` by cosine, best first: the memories whose upper bound
     /// reaches the k-th best lower bound are scored exactly, the rest surely rank lower.
     fn best_by_cosine(&self, query: &[f32], above: &[Bounds], k: usize) -> Vec<(usize, f32)> {
+        self.best_by_cosine_plus(query, above, k, |_| 0.0)
+    }
+
+    /// The exact `k` best of `above` by cosine plus a per-memory `bonus`, best first, with that
+    /// sum: as [`best_by_cosine`](Self::best_by_cosine), the bonus moving both bounds.
+    fn best_by_cosine_plus(
+        &self,
+        query: &[f32],
+        above: &[Bounds],
+        k: usize,
+        bonus: impl Fn(usize) -> f32,
+    ) -> Vec<(usize, f32)> {
         if k == 0 || above.is_empty() {
             return Vec::new();
         }
         let cut = if above.len() <= k {
             f32::NEG_INFINITY
         } else {
-            let mut lows: Vec<f32> = above.iter().map(|b| b.lo).collect();
+            let mut lows: Vec<f32> = above.iter().map(|b| b.lo + bonus(b.slot)).collect();
             let (_, kth, _) = lows.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
             *kth
         };
         let scored: Vec<(usize, f32)> = above
             .iter()
-            .filter(|b| b.hi >= cut)
-            .map(|b| (b.slot, dot(self.matrix.row(b.slot), query)))
+            .filter(|b| b.hi + bonus(b.slot) >= cut)
+            .map(|b| (b.slot, dot(self.matrix.row(b.slot), query) + bonus(b.slot)))
             .collect();
         self.best_by(scored, k)
     }
@@ -377,7 +407,7 @@ mod tests {
             limit: 5,
             ..SearchRequest::new("alpha")
         };
-        let r = index.rank(&[1.0, 0.0], &request, 0.5, "default");
+        let r = index.rank(&[1.0, 0.0], &request, 0.5, hybrid::SEMANTIC, "default");
         let ids: Vec<&str> = r
             .hits
             .iter()
@@ -392,6 +422,7 @@ mod tests {
                 ..request.clone()
             },
             0.5,
+            hybrid::SEMANTIC,
             "default",
         );
         assert_eq!(index.entries()[one.hits[0].slot].id, "new");
@@ -399,7 +430,7 @@ mod tests {
         assert!(index.remove("new"));
         assert!(!index.remove("new"));
         assert!(index.set_deprecated("old", true));
-        let r = index.rank(&[1.0, 0.0], &request, 0.5, "default");
+        let r = index.rank(&[1.0, 0.0], &request, 0.5, hybrid::SEMANTIC, "default");
         assert!(r.hits.is_empty());
         assert_eq!((r.below_threshold, r.filtered_out), (1, 1));
         assert_eq!(index.slot("far"), Some(1));
