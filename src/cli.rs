@@ -179,6 +179,10 @@ pub enum IngestAction {
         /// Replace a series that came from another source.
         #[arg(long)]
         replace: bool,
+        /// 1d (daily rows) or 1h (hourly rows for intraday EMAs: a plain OHLCV file whose time
+        /// column holds each hour's start, e.g. 2024-03-01 13:00 or Unix seconds/milliseconds).
+        #[arg(long, value_enum, default_value = "1d")]
+        interval: IntervalArg,
     },
     /// Generate seeded synthetic prices (marked `synthetic` everywhere) for offline use.
     Synthetic {
@@ -215,9 +219,9 @@ pub struct AssetsArgs {
     pub json: bool,
 }
 
-/// The candle length `talab ingest fetch` asks for.
+/// The candle length `talab ingest fetch` asks for, or `talab ingest csv` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FetchInterval {
+pub enum IntervalArg {
     #[value(name = "1d")]
     Day,
     #[value(name = "1h")]
@@ -244,7 +248,7 @@ pub struct FetchArgs {
     /// Candle length: 1d (raw prices and 1D bars) or 1h (hourly bars, for intraday EMAs such as 4H;
     /// Binance and Coinbase have them; without --since a first hourly fetch asks for 90 days).
     #[arg(long, value_enum, default_value = "1d")]
-    pub interval: FetchInterval,
+    pub interval: IntervalArg,
     /// CoinMarketCap API base URL (overrides TALAB_CMC_BASE_URL and market_data.cmc_base_url).
     #[arg(long, value_name = "URL")]
     pub cmc_base_url: Option<String>,

@@ -475,6 +475,46 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "{table}"
     );
 
+    // Hourly rows from a file: `ingest csv --interval 1h`, then the same intraday refresh.
+    let file = home.path().join("ada_1h.csv");
+    let rows: String = (0..48)
+        .map(|h| format!("{},1.{h},1.{h},1.{h},1.{h},10\n", 1_709_251_200 + h * 3600))
+        .collect();
+    std::fs::write(&file, format!("timestamp,open,high,low,close,volume\n{rows}")).unwrap();
+    let args = [
+        "ingest",
+        "csv",
+        file.to_str().unwrap(),
+        "--symbol",
+        "ADA",
+        "--interval",
+        "1h",
+        "--json",
+    ];
+    let v = json_ok(&talab_blocking(home.path(), &args, &[]));
+    assert_eq!(
+        (v[0]["bars"].as_u64(), v[0]["source"].as_str()),
+        (Some(48), Some("csv")),
+        "{v}"
+    );
+    let args = [
+        "refresh-ema",
+        "--symbols",
+        "ADA",
+        "--tfs",
+        "4H",
+        "--periods",
+        "10",
+        "--json",
+    ];
+    let out = talab_blocking(home.path(), &args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a file series is not fetched: {}",
+        text(&out.stderr)
+    );
+
     // An intraday timeframe for a symbol without hourly bars and without fetching: exit 2, the way out.
     let ingest = ["ingest", "synthetic", "--symbols", "SOL", "--days", "30"];
     assert_eq!(talab_blocking(home.path(), &ingest, &[]).status.code(), Some(0));

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 
-use crate::cli::{EmaArgs, FetchArgs, FetchInterval, RefreshEmaArgs};
+use crate::cli::{EmaArgs, FetchArgs, IntervalArg, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ema_tool::RefreshRequest;
@@ -95,8 +95,8 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
         let named_intraday = options.tfs.iter().any(|t| t.is_intraday());
         let named_daily = options.tfs.is_empty() || options.tfs.iter().any(|t| !t.is_intraday());
         for (wanted, interval) in [
-            (named_daily, FetchInterval::Day),
-            (named_intraday, FetchInterval::Hour),
+            (named_daily, IntervalArg::Day),
+            (named_intraday, IntervalArg::Hour),
         ] {
             if wanted {
                 let source = args.source.clone();
@@ -143,7 +143,7 @@ async fn fetch_missing(
     symbols: &[String],
     source: Option<String>,
     quiet: bool,
-    interval: FetchInterval,
+    interval: IntervalArg,
 ) -> Result<(), CliError> {
     let fetch_args = FetchArgs {
         symbols: symbols.to_vec(),
@@ -159,7 +159,7 @@ async fn fetch_missing(
     let chain = super::ingest::chain(config, db, &fetch_args).await?;
     // (symbol, source) of the stored series.
     let (stored, options, unit): (Vec<(String, String)>, _, _) = match interval {
-        FetchInterval::Day => (
+        IntervalArg::Day => (
             talab_features::coverage(db)
                 .await?
                 .into_iter()
@@ -168,7 +168,7 @@ async fn fetch_missing(
             FetchOptions::default(),
             "day",
         ),
-        FetchInterval::Hour => (
+        IntervalArg::Hour => (
             talab_features::hourly_coverage(db, None)
                 .await?
                 .into_iter()
@@ -183,8 +183,8 @@ async fn fetch_missing(
         ),
     };
     let (what, hint) = match interval {
-        FetchInterval::Day => ("prices", " (load a file with `talab ingest csv`)"),
-        FetchInterval::Hour => ("hourly bars", ""),
+        IntervalArg::Day => ("prices", " (load a file with `talab ingest csv`)"),
+        IntervalArg::Hour => ("hourly bars", ""),
     };
     let fetchable = ["cmc", "binance", "coinbase"];
     for s in symbols {

@@ -16,7 +16,7 @@ use talab_features::{
     FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
 };
 
-use crate::cli::{AssetsArgs, FetchArgs, FetchInterval, IngestAction, IngestArgs};
+use crate::cli::{AssetsArgs, FetchArgs, IngestAction, IngestArgs, IntervalArg};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
@@ -84,6 +84,7 @@ pub async fn run(config: &Config, args: IngestArgs) -> Result<(), CliError> {
             format,
             skip_bad_rows,
             replace,
+            interval,
         } => {
             let format = format
                 .map(|f| f.parse::<CsvFormat>())
@@ -94,6 +95,10 @@ pub async fn run(config: &Config, args: IngestArgs) -> Result<(), CliError> {
                 format,
                 skip_bad_rows,
                 replace,
+                interval: match interval {
+                    IntervalArg::Day => Interval::Day,
+                    IntervalArg::Hour => Interval::Hour,
+                },
             };
             vec![talab_features::ingest_csv(&db, &file, &options).await?]
         }
@@ -222,7 +227,7 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
         replace: args.replace,
         ..FetchOptions::default()
     };
-    if args.interval == FetchInterval::Hour {
+    if args.interval == IntervalArg::Hour {
         // Hourly candles run up to the last complete hour of today.
         options.interval = Interval::Hour;
         options.until = chrono::Utc::now().date_naive();

@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use crate::bars::daily::{BAR_COLUMNS, REJECT_COLUMNS, bar_values, reject_values, validate_daily};
+use crate::bars::hourly::store_hourly;
 use crate::prices::{
     RAW_COLUMNS, RawPrice, SourceKind, Val, batched_insert, bind_vals, fetch_raw, raw_from_tuple,
     raw_upsert_clause, raw_values,
 };
-use crate::sources::{BadCsvRow, CsvFormat, SyntheticSource, parse_csv_file};
+use crate::sources::{BadCsvRow, CsvFormat, Interval, SyntheticSource, parse_csv_file_of};
 use crate::{FeatureError, MIGRATIONS, normalise_symbol};
 
 /// How to load a CSV file.
@@ -31,6 +32,9 @@ pub struct IngestOptions {
     pub skip_bad_rows: bool,
     /// Replace a series that came from another source instead of refusing.
     pub replace: bool,
+    /// Daily rows (raw prices and 1D bars) or hourly rows (hourly bars, for intraday EMAs; a
+    /// plain OHLCV file whose time column holds each hour's start).
+    pub interval: Interval,
 }
 
 /// What one load did.
@@ -80,7 +84,7 @@ pub async fn ingest_csv(
     options: &IngestOptions,
 ) -> Result<IngestReport, FeatureError> {
     db.migrate(&MIGRATIONS).await?;
-    let parsed = parse_csv_file(path, options.format, options.symbol.as_deref())?;
+    let parsed = parse_csv_file_of(path, options.format, options.symbol.as_deref(), options.interval)?;
     if !options.skip_bad_rows
         && let Some(e) = parsed.first_error()
     {
@@ -107,6 +111,14 @@ pub async fn ingest_csv(
             ..r.price.clone()
         })
         .collect();
+    if options.interval == Interval::Hour {
+        // Bad rows (with skip_bad_rows) are counted; hourly bars have no rejects table.
+        let mut report = store_hourly(db, &symbol, parsed.format.source(), rows, options.replace).await?;
+        report.file = Some(parsed.file.clone());
+        report.rejected += parsed.bad.len();
+        report.rows_read = parsed.rows.len() + parsed.bad.len();
+        return Ok(report);
+    }
     let load = Load {
         symbol,
         source: parsed.format.source(),

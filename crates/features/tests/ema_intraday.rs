@@ -11,8 +11,9 @@ use talab_db::{Database, on_pool};
 use talab_features::sources::Interval;
 use talab_features::time::TimeframeRegistry;
 use talab_features::{
-    BinanceSource, EmaQuery, EmaRefresher, FeatureError, FetchOptions, PriceSource, RawPrice, RefreshOptions,
-    SourceChain, SourceKind, StoredEma, Timeframe, day_start, fetch_symbol, read_emas, store_hourly,
+    BinanceSource, EmaQuery, EmaRefresher, FeatureError, FetchOptions, IngestOptions, PriceSource, RawPrice,
+    RefreshOptions, SourceChain, SourceKind, StoredEma, Timeframe, day_start, fetch_symbol, ingest_csv,
+    read_emas, store_hourly,
 };
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::path};
 
@@ -426,5 +427,75 @@ async fn the_hourly_store_validates_and_keeps_one_source() {
         })
         .unwrap();
         assert_eq!(stored, 4, "refused loads wrote nothing");
+    }
+}
+
+/// An hourly OHLCV file: `time` the hour's start, in the style given, one row per close.
+fn hourly_csv(
+    dir: &std::path::Path,
+    closes: &[f64],
+    time: impl Fn(DateTime<Utc>) -> String,
+) -> std::path::PathBuf {
+    let mut text = String::from("time,open,high,low,close,volume\n");
+    for (i, c) in closes.iter().enumerate() {
+        let open = start() + Duration::hours(i as i64);
+        text += &format!("{},{c},{c},{c},{c},1.5\n", time(open));
+    }
+    let path = dir.join("ada_1h.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn an_hourly_csv_file_feeds_intraday_emas_and_bad_files_are_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in talab_db::testing::backends().await {
+        let db = &t.db;
+        let closes = walk(200, 3);
+        let hourly = IngestOptions {
+            symbol: Some("ADA".into()),
+            interval: Interval::Hour,
+            ..Default::default()
+        };
+        let path = hourly_csv(dir.path(), &closes, |t| t.format("%Y-%m-%d %H:%M").to_string());
+        let report = ingest_csv(db, &path, &hourly).await.unwrap();
+        assert_eq!(
+            (report.inserted, report.bars, report.gaps, report.source),
+            (200, 200, 0, SourceKind::Csv)
+        );
+        let engine = EmaRefresher::open(db.clone()).await.unwrap();
+        engine
+            .refresh_symbol("ADA", &opts(&["4H"], &[10], false))
+            .await
+            .unwrap();
+        let q = EmaQuery {
+            symbol: "ADA".into(),
+            tfs: vec!["4H".into()],
+            ..Default::default()
+        };
+        assert_matches(&read_emas(db, &q).await.unwrap(), &closes, "4H", 4, 10);
+
+        // The same hours as Unix milliseconds: nothing changes.
+        let again = hourly_csv(dir.path(), &closes, |t| t.timestamp_millis().to_string());
+        assert_eq!(ingest_csv(db, &again, &hourly).await.unwrap().unchanged, 200);
+
+        let mid_hour = hourly_csv(dir.path(), &closes[..3], |t| {
+            (t + Duration::minutes(30)).to_rfc3339()
+        });
+        let err = ingest_csv(db, &mid_hour, &hourly).await.unwrap_err().to_string();
+        assert!(
+            err.contains(":2: time:") && err.contains("not the start of an hour"),
+            "{err}"
+        );
+        let twice = hourly_csv(dir.path(), &[1.0, 2.0], |_| {
+            start().format("%Y-%m-%dT%H:%M:%S").to_string()
+        });
+        let err = ingest_csv(db, &twice, &hourly).await.unwrap_err().to_string();
+        assert!(err.contains("already appears on line 2"), "{err}");
+        let stored: i64 = on_pool!(db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM cmc_price_bars_1h WHERE symbol = 'ADA'").fetch_one(pool).await
+        })
+        .unwrap();
+        assert_eq!(stored, 200, "refused files wrote nothing");
     }
 }

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::prices::{RawPrice, SourceKind, day_end, day_start};
-use crate::sources::within;
+use crate::sources::{Interval, within};
 use crate::{FeatureError, normalise_symbol};
 
 /// The two CSV layouts talab reads.
@@ -97,26 +97,49 @@ impl ParsedCsv {
     }
 }
 
-/// Reads and parses a file; `format` None detects it from the header.
+/// Reads and parses a file of daily rows; `format` None detects it from the header.
 pub fn parse_csv_file(
     path: &Path,
     format: Option<CsvFormat>,
     symbol: Option<&str>,
+) -> Result<ParsedCsv, FeatureError> {
+    parse_csv_file_of(path, format, symbol, Interval::Day)
+}
+
+/// Reads and parses a file of daily or hourly rows (hourly files are plain OHLCV, one row per
+/// hour, the time column holding the hour's start); `format` None detects it from the header.
+pub fn parse_csv_file_of(
+    path: &Path,
+    format: Option<CsvFormat>,
+    symbol: Option<&str>,
+    interval: Interval,
 ) -> Result<ParsedCsv, FeatureError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| FeatureError::PriceFile {
         file: file.clone(),
         reason: format!("cannot read it: {e}"),
     })?;
-    parse_csv(&file, &bytes, format, symbol)
+    parse_csv_of(&file, &bytes, format, symbol, interval)
 }
 
-/// Parses CSV text; `file` names it in messages; `format` None detects it from the header.
+/// Parses CSV text of daily rows; `file` names it in messages; `format` None detects it from the
+/// header.
 pub fn parse_csv(
     file: &str,
     bytes: &[u8],
     format: Option<CsvFormat>,
     symbol: Option<&str>,
+) -> Result<ParsedCsv, FeatureError> {
+    parse_csv_of(file, bytes, format, symbol, Interval::Day)
+}
+
+/// [`parse_csv`] of daily or hourly rows.
+pub fn parse_csv_of(
+    file: &str,
+    bytes: &[u8],
+    format: Option<CsvFormat>,
+    symbol: Option<&str>,
+    interval: Interval,
 ) -> Result<ParsedCsv, FeatureError> {
     let file_err = |reason: String| FeatureError::PriceFile {
         file: file.to_string(),
@@ -148,6 +171,11 @@ pub fn parse_csv(
     } else {
         CsvFormat::Ohlcv
     });
+    if format == CsvFormat::Cmc && interval == Interval::Hour {
+        return Err(file_err(
+            "CoinMarketCap exports are daily; hourly rows load from a plain OHLCV file".into(),
+        ));
+    }
     let cols = Columns::find(&header, format).map_err(file_err)?;
 
     let mut parsed = ParsedCsv {
@@ -157,7 +185,7 @@ pub fn parse_csv(
         bad: Vec::new(),
         name: None,
     };
-    let mut seen: HashMap<NaiveDate, u64> = HashMap::new();
+    let mut seen: HashMap<DateTime<Utc>, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -190,14 +218,21 @@ pub fn parse_csv(
             });
             continue;
         }
-        match cols.row(&record, format, symbol.as_deref(), file) {
+        match cols.row(&record, format, interval, symbol.as_deref(), file) {
             Ok((price, name)) => {
-                if let Some(first_line) = seen.insert(price.day(), line) {
-                    return Err(FeatureError::DuplicateDay {
-                        file: file.to_string(),
-                        day: price.day(),
-                        first_line,
-                        second_line: line,
+                if let Some(first_line) = seen.insert(price.ts, line) {
+                    return Err(match interval {
+                        Interval::Day => FeatureError::DuplicateDay {
+                            file: file.to_string(),
+                            day: price.day(),
+                            first_line,
+                            second_line: line,
+                        },
+                        Interval::Hour => file_err(format!(
+                            "line {line}: the hour starting {} already appears on line {first_line}; \
+                             a file may hold each hour once",
+                            price.time_open.format("%Y-%m-%d %H:%M")
+                        )),
                     });
                 }
                 if parsed.name.is_none() {
@@ -285,6 +320,7 @@ impl Columns {
         &self,
         rec: &::csv::StringRecord,
         format: CsvFormat,
+        interval: Interval,
         symbol: Option<&str>,
         file: &str,
     ) -> Result<(RawPrice, Option<String>), FieldError> {
@@ -318,6 +354,10 @@ impl Columns {
                     opt_t(self.time_low)?,
                 )
             }
+            CsvFormat::Ohlcv if interval == Interval::Hour => {
+                let open = hour_start(field(self.date))?;
+                (open.date_naive(), open, Interval::Hour.close_of(open), None, None)
+            }
             CsvFormat::Ohlcv => {
                 let day = date(field(self.date))?;
                 (day, day_start(day), day_end(day), None, None)
@@ -325,7 +365,10 @@ impl Columns {
         };
         let price = RawPrice {
             symbol,
-            ts: day_end(day),
+            ts: match interval {
+                Interval::Day => day_end(day),
+                Interval::Hour => time_close,
+            },
             time_open,
             time_close,
             time_high,
@@ -359,6 +402,46 @@ fn instant((column, text): (String, &str)) -> Result<DateTime<Utc>, FieldError> 
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| (column, format!("'{text}' is not an ISO 8601 time ({e})")))
+}
+
+/// The start of an hour from a date-time (2024-03-01 13:00, 2024-03-01T13:00:00, RFC 3339) or a
+/// Unix time in seconds or milliseconds; a time inside an hour is refused (is it its start or
+/// its end?).
+fn hour_start((column, text): (String, &str)) -> Result<DateTime<Utc>, FieldError> {
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|t| t.and_utc());
+    let unix = || {
+        let n = text.parse::<i64>().ok()?;
+        if n.abs() >= 100_000_000_000 {
+            DateTime::from_timestamp_millis(n)
+        } else {
+            DateTime::from_timestamp(n, 0)
+        }
+    };
+    let t = naive
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
+        .or_else(unix)
+        .ok_or_else(|| {
+            (
+                column.clone(),
+                format!("'{text}' is not a date and time (expected YYYY-MM-DD HH:MM)"),
+            )
+        })?;
+    if t.timestamp_millis().rem_euclid(3_600_000) != 0 {
+        return Err((column, format!("'{text}' is not the start of an hour")));
+    }
+    Ok(t)
 }
 
 /// A day from a date (2021-02-27), a date-time (2021-02-27 23:59:59, RFC 3339) or a Unix time in

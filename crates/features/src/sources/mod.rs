@@ -26,7 +26,10 @@ pub use self::binance::{BINANCE_BASE_URL, BinanceSource};
 pub use self::chain::{Fetched, SourceChain};
 pub use self::cmc::{CMC_BASE_URL, CmcSource};
 pub use self::coinbase::{COINBASE_BASE_URL, CoinbaseSource};
-pub use self::csv::{BadCsvRow, CsvFormat, CsvRow, CsvSource, ParsedCsv, parse_csv, parse_csv_file};
+pub use self::csv::{
+    BadCsvRow, CsvFormat, CsvRow, CsvSource, ParsedCsv, parse_csv, parse_csv_file, parse_csv_file_of,
+    parse_csv_of,
+};
 pub use self::fetch::{FetchOptions, FetchOutcome, fetch_symbol};
 pub use self::http::HttpOptions;
 pub use self::synthetic::SyntheticSource;
@@ -72,8 +75,9 @@ pub(crate) fn within(rows: Vec<RawPrice>, since: Option<NaiveDate>, until: Naive
 
 /// The candle length a source is asked for: days (raw prices and 1D bars) or hours (the hourly bars
 /// intraday EMAs are computed from; the exchange sources have them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Interval {
+    #[default]
     Day,
     Hour,
 }
