@@ -17,7 +17,7 @@ use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
 use super::recall::{FlowMemory, Recall};
-use super::refresh::{REFRESH_KIND, span_of, thousands};
+use super::refresh::{REFRESH_KIND, grid_of, thousands};
 use super::runs::{Run, RunStore};
 use crate::exit::CliError;
 
@@ -187,12 +187,9 @@ fn run_line(r: &Run, tz: Tz) -> String {
     );
     if r.success {
         format!(
-            "- {} at {at}: {} timeframes ({}) × {} periods ({}), {} rows, {} rejects, {:.1} s [{ids}]",
+            "- {} at {at}: {}, {} rows, {} rejects, {:.1} s [{ids}]",
             r.symbols.join(", "),
-            r.tfs.len(),
-            span_of(&r.tfs),
-            r.periods.len(),
-            span_of(&r.periods),
+            grid_of(r),
             thousands(r.rows()),
             r.rejects,
             r.duration_ms / 1e3

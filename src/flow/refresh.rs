@@ -215,17 +215,26 @@ pub fn span_of<T: ToString>(items: &[T]) -> String {
     }
 }
 
+/// "13 timeframes (1D…1Y_CAL) × 7 periods (9…200)", "1 timeframe (4H) × 1 period (10)".
+pub fn grid_of(run: &Run) -> String {
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{} ({}) × {} ({})",
+        count(run.tfs.len(), "timeframe"),
+        span_of(&run.tfs),
+        count(run.periods.len(), "period"),
+        span_of(&run.periods)
+    )
+}
+
 /// The plain sentence a run is remembered by.
 pub fn sentence(run: &Run) -> String {
     let symbols = run.symbols.join(", ");
     let day = run.started_at.format("%Y-%m-%d at %H:%M:%S UTC");
     if run.success {
         format!(
-            "EMA refresh completed for {symbols} on {day}: {} timeframes ({}) × {} periods ({}), {} rows, {:.1} s",
-            run.tfs.len(),
-            span_of(&run.tfs),
-            run.periods.len(),
-            span_of(&run.periods),
+            "EMA refresh completed for {symbols} on {day}: {}, {} rows, {:.1} s",
+            grid_of(run),
             thousands(run.rows()),
             run.duration_ms / 1e3
         )

@@ -4,8 +4,8 @@
 //! Terms come from [`crate::terms`] (lowercase, stop words dropped, stemmed). Documents live in
 //! slots parallel to the vector matrix rows and move with them (`swap_remove`). Scoring walks
 //! the postings of the query's terms only (an inverted index), so a query costs what its terms'
-//! documents cost, not a lookup in every document: at 100k memories a per-document scan was most
-//! of a hybrid search's time.
+//! documents cost rather than a hash lookup in every document (a hybrid search over 100k
+//! memories: p50 3.0–3.2 ms, p95 3.9–4.6 ms in the search bench, about the vector ranking's).
 
 use std::collections::HashMap;
 
