@@ -336,8 +336,8 @@ fn an_empty_until_window_is_refused() {
     );
 }
 
-/// A Binance that has hourly candles for every hour (closes follow the hour number), paged by
-/// startTime/endTime/limit as the real one is; it answers only `interval=1h`.
+/// A Binance that has hourly and daily candles for every hour and day (closes follow their
+/// number), paged by startTime/endTime/limit as the real one is.
 struct HourlyBinance;
 
 impl Respond for HourlyBinance {
@@ -350,11 +350,14 @@ impl Respond for HourlyBinance {
                 .map(|(_, v)| v.into_owned())
                 .unwrap()
         };
-        if q("interval") != "1h" {
-            return ResponseTemplate::new(400)
-                .set_body_json(json!({"code": -1120, "msg": "Invalid interval."}));
-        }
-        let hour = 3_600_000_i64;
+        let hour = match q("interval").as_str() {
+            "1h" => 3_600_000_i64,
+            "1d" => 86_400_000,
+            _ => {
+                return ResponseTemplate::new(400)
+                    .set_body_json(json!({"code": -1120, "msg": "Invalid interval."}));
+            }
+        };
         let (from, to): (i64, i64) = (q("startTime").parse().unwrap(), q("endTime").parse().unwrap());
         let limit: usize = q("limit").parse().unwrap();
         let first = (from + hour - 1).div_euclid(hour);
@@ -473,6 +476,50 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
     assert!(
         table.contains(&format!("{last_day} ")) && table.contains(":59 "),
         "{table}"
+    );
+
+    // 4H enabled: a default refresh of ETH (daily and hourly bars kept) brings both up to date.
+    let daily = [
+        "ingest",
+        "fetch",
+        "--symbols",
+        "ETH",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-01-10",
+    ];
+    assert_eq!(
+        common::talab(home.path(), &daily, &env).await.status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        talab_blocking(home.path(), &["timeframes", "enable", "4H"], &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = common::talab(
+        home.path(),
+        &["refresh-ema", "--symbols", "ETH", "--periods", "10"],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("hour(s) of ETH"),
+        "the hours were fetched: {}",
+        text(&out.stderr)
+    );
+    let rows = json_ok(&talab_blocking(
+        home.path(),
+        &["ema", "ETH", "--tf", "4H", "--format", "json"],
+        &[],
+    ));
+    let last = rows[0]["day"].as_str().unwrap().parse::<NaiveDate>().unwrap();
+    assert!(
+        chrono::Utc::now().date_naive() - last <= Duration::days(1),
+        "4H EMAs reach today: {last}"
     );
 
     // Hourly rows from a file: `ingest csv --interval 1h`, then the same intraday refresh.

@@ -92,24 +92,53 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     let db = wiring::open(config).await?;
     if !args.no_fetch {
         let options = request.options()?;
+        let daily = options.tfs.is_empty() || options.tfs.iter().any(|t| !t.is_intraday());
+        if daily {
+            let source = args.source.clone();
+            fetch_missing(
+                config,
+                &db,
+                &request.symbols,
+                source,
+                quiet || args.json,
+                IntervalArg::Day,
+            )
+            .await?;
+        }
+        // Hours: for every symbol when an intraday timeframe is named; when one is only enabled
+        // (part of the default set), for the symbols that already keep hourly bars.
         let named_intraday = options.tfs.iter().any(|t| t.is_intraday());
-        let named_daily = options.tfs.is_empty() || options.tfs.iter().any(|t| !t.is_intraday());
-        for (wanted, interval) in [
-            (named_daily, IntervalArg::Day),
-            (named_intraday, IntervalArg::Hour),
-        ] {
-            if wanted {
-                let source = args.source.clone();
-                fetch_missing(
-                    config,
-                    &db,
-                    &request.symbols,
-                    source,
-                    quiet || args.json,
-                    interval,
-                )
-                .await?;
-            }
+        let enabled_intraday = options.tfs.is_empty()
+            && EmaRefresher::open(db.clone())
+                .await?
+                .resolve(&options)
+                .await?
+                .0
+                .iter()
+                .any(|t| t.is_intraday());
+        let hourly: Vec<String> = if named_intraday {
+            request.symbols.clone()
+        } else if enabled_intraday {
+            let kept = talab_features::hourly_coverage(&db, None).await?;
+            request
+                .symbols
+                .iter()
+                .filter(|s| kept.iter().any(|c| c.symbol.eq_ignore_ascii_case(s.trim())))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !hourly.is_empty() {
+            fetch_missing(
+                config,
+                &db,
+                &hourly,
+                args.source.clone(),
+                quiet || args.json,
+                IntervalArg::Hour,
+            )
+            .await?;
         }
     }
     let engine = EmaRefresher::open(db.clone()).await?;
