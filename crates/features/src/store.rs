@@ -3,24 +3,26 @@
 //! Callers (the CLI, the orchestrator's data tasks) only see this trait and polars DataFrames, so
 //! the stub and the database-backed store are interchangeable behind `Arc<dyn FeatureStore>`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use polars_core::prelude::*;
 
 use crate::FeatureError;
 
 /// The columns of an EMA frame, in order.
-pub const EMA_COLUMNS: [&str; 7] = ["symbol", "date", "tf", "period", "ema", "ema_bar", "roll"];
+pub const EMA_COLUMNS: [&str; 8] = ["symbol", "date", "tf", "period", "ema", "ema_bar", "roll", "ts"];
 
 /// Computes and serves EMAs of assets' daily closes.
 ///
 /// Frames returned by both methods have the columns of [`EMA_COLUMNS`]: `symbol` (str), `date`
-/// (Date), `tf` (str, canonical code), `period` (u32), `ema` (f64), `ema_bar` (f64), `roll` (bool);
-/// see [`ema_frame`]. A (symbol, tf, period) whose EMA has no value yet on that date (the seed
+/// (Date), `tf` (str, canonical code), `period` (u32), `ema` (f64), `ema_bar` (f64), `roll` (bool),
+/// and `ts` (Datetime ms, naive, in UTC: the close the row is the value at: the day's last millisecond, or
+/// the hour's for intraday timeframes, which have one row per hour); see [`ema_frame`]. A (symbol, tf, period) whose EMA has no value yet on that date (the seed
 /// needs `period` closes) has no row.
 #[async_trait::async_trait]
 pub trait FeatureStore: Send + Sync {
     /// Refreshes EMAs for `symbols` through `date` and returns that date's rows:
-    /// columns symbol (str), date (Date), tf (str), period (u32/i64), ema (f64), ema_bar (f64), roll (bool).
+    /// columns symbol (str), date (Date), tf (str), period (u32), ema (f64), ema_bar (f64), roll (bool),
+    /// ts (Datetime).
     async fn refresh_ema(&self, symbols: &[String], date: NaiveDate) -> Result<DataFrame, FeatureError>;
 
     /// The stored EMA rows of one symbol on one date for a timeframe (see DEFAULT_TIMEFRAME), same columns.
@@ -49,6 +51,8 @@ pub struct EmaRow {
     pub ema_bar: f64,
     /// True on days that do not close a bar of `tf` (always false on 1D).
     pub roll: bool,
+    /// The close the value is at: `date`'s last millisecond, or the hour's for intraday timeframes.
+    pub ts: DateTime<Utc>,
 }
 
 /// Builds the DataFrame of [`FeatureStore`] from rows (an empty slice gives an empty frame with the
@@ -56,18 +60,20 @@ pub struct EmaRow {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use talab_features::{EmaRow, ema_frame};
+/// use talab_features::{EmaRow, day_end, ema_frame};
+/// let date = NaiveDate::from_ymd_opt(2021, 2, 27).unwrap();
 /// let row = EmaRow {
 ///     symbol: "BTC".into(),
-///     date: NaiveDate::from_ymd_opt(2021, 2, 27).unwrap(),
+///     date,
 ///     tf: "1D".into(),
 ///     period: 10,
 ///     ema: 48_000.5,
 ///     ema_bar: 48_000.5,
 ///     roll: false,
+///     ts: day_end(date),
 /// };
 /// let df = ema_frame(&[row]).unwrap();
-/// assert_eq!(df.shape(), (1, 7));
+/// assert_eq!(df.shape(), (1, 8));
 /// assert_eq!(df.column("ema").unwrap().f64().unwrap().get(0), Some(48_000.5));
 /// ```
 pub fn ema_frame(rows: &[EmaRow]) -> Result<DataFrame, FeatureError> {
@@ -78,6 +84,13 @@ pub fn ema_frame(rows: &[EmaRow]) -> Result<DataFrame, FeatureError> {
     let ema_bar: Vec<f64> = rows.iter().map(|r| r.ema_bar).collect();
     let roll: Vec<bool> = rows.iter().map(|r| r.roll).collect();
     let date = DateChunked::from_naive_date("date".into(), rows.iter().map(|r| r.date));
+    // Naive (no time zone attached: that needs polars' `timezones` and chrono-tz), in UTC.
+    let ts = DatetimeChunked::from_naive_datetime(
+        "ts".into(),
+        rows.iter().map(|r| r.ts.naive_utc()),
+        TimeUnit::Milliseconds,
+    )
+    .into_column();
     let columns = vec![
         Column::new("symbol".into(), symbol),
         date.into_column(),
@@ -86,6 +99,7 @@ pub fn ema_frame(rows: &[EmaRow]) -> Result<DataFrame, FeatureError> {
         Column::new("ema".into(), ema),
         Column::new("ema_bar".into(), ema_bar),
         Column::new("roll".into(), roll),
+        ts,
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
@@ -95,21 +109,23 @@ mod tests {
     use super::*;
 
     fn row(symbol: &str, day: u32, period: u32, ema: f64) -> EmaRow {
+        let date = NaiveDate::from_ymd_opt(2010, 7, day).unwrap();
         EmaRow {
             symbol: symbol.into(),
-            date: NaiveDate::from_ymd_opt(2010, 7, day).unwrap(),
+            date,
             tf: "1D".into(),
             period,
             ema,
             ema_bar: ema,
             roll: false,
+            ts: crate::day_end(date),
         }
     }
 
     #[test]
     fn frame_has_the_contract_columns_and_types() {
         let df = ema_frame(&[row("BTC", 22, 10, 0.06628232), row("ETH", 23, 20, 1.5)]).unwrap();
-        assert_eq!(df.shape(), (2, 7));
+        assert_eq!(df.shape(), (2, 8));
         let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
         assert_eq!(names, EMA_COLUMNS);
         let types: Vec<DataType> = df.dtypes();
@@ -122,7 +138,8 @@ mod tests {
                 DataType::UInt32,
                 DataType::Float64,
                 DataType::Float64,
-                DataType::Boolean
+                DataType::Boolean,
+                DataType::Datetime(TimeUnit::Milliseconds, None),
             ]
         );
         assert_eq!(df.column("symbol").unwrap().str().unwrap().get(1), Some("ETH"));
@@ -132,12 +149,14 @@ mod tests {
         // 2010-07-22 is day 14_812 since 1970-01-01.
         let days = df.column("date").unwrap().date().unwrap().physical().get(0);
         assert_eq!(days, Some(14_812));
+        let ms = df.column("ts").unwrap().datetime().unwrap().physical().get(0);
+        assert_eq!(ms, Some(14_813 * 86_400_000 - 1), "the day's last millisecond");
     }
 
     #[test]
     fn empty_rows_give_an_empty_frame_with_the_same_schema() {
         let df = ema_frame(&[]).unwrap();
-        assert_eq!(df.shape(), (0, 7));
+        assert_eq!(df.shape(), (0, 8));
         assert_eq!(df.column("date").unwrap().dtype(), &DataType::Date);
         assert_eq!(df.column("period").unwrap().dtype(), &DataType::UInt32);
     }

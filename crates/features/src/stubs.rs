@@ -145,6 +145,7 @@ impl FeatureStoreStub {
                     ema: value,
                     ema_bar: value,
                     roll: false,
+                    ts: crate::day_end(date),
                 });
             }
         }

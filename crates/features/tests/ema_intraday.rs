@@ -336,6 +336,18 @@ async fn intraday_timeframes_need_hourly_bars_unless_they_come_from_the_default_
         48 - 39,
         "4H p10 seeds on the 10th bar (hour 40)"
     );
+
+    // The FeatureStore frame tells the hours apart by its `ts` column.
+    let store = talab_features::SqlFeatureStore::open(db.clone()).await.unwrap();
+    let frame = talab_features::FeatureStore::get_ema(&store, "aaa", day + Duration::days(1), "4h")
+        .await
+        .unwrap();
+    assert_eq!(frame.height(), 9);
+    let ts = frame.column("ts").unwrap().datetime().unwrap().physical();
+    let want: Vec<Option<i64>> = (39..48)
+        .map(|h| Some((day_start(day) + Duration::hours(h + 1)).timestamp_millis() - 1))
+        .collect();
+    assert_eq!((0..ts.len()).map(|i| ts.get(i)).collect::<Vec<_>>(), want);
 }
 
 async fn all_rows_of(db: &Database, symbol: &str, tf: &str) -> Vec<StoredEma> {

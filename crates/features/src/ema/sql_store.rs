@@ -79,6 +79,7 @@ impl StoredEma {
             ema: self.ema,
             ema_bar: self.ema_bar,
             roll: self.roll,
+            ts: self.ts,
         }
     }
 }
