@@ -264,7 +264,7 @@ impl EmaRefresher {
             if of_cadence.is_empty() {
                 continue;
             }
-            let closes = Closes::load_cadence(&mut tx, symbol, cadence).await?;
+            let closes = Closes::load(&mut tx, symbol, cadence).await?;
             if closes.is_empty() {
                 let symbol = symbol.to_string();
                 match cadence {

@@ -115,15 +115,6 @@ impl Closes {
         self.days.partition_point(|d| *d <= day)
     }
 
-    /// The series through `day` (inclusive).
-    pub fn truncate_after(&mut self, day: NaiveDate) {
-        let n = self.count_through(day);
-        self.slots.truncate(n);
-        self.days.truncate(n);
-        self.ts.truncate(n);
-        self.closes.truncate(n);
-    }
-
     /// The fingerprint of every prefix: element `n` is FNV-1a over the (slot, close bits) of the
     /// first `n` closes, for every `n` in `0..=len`, in one pass. The refresh checks ~100 saved
     /// states per asset against prefixes of the same series; hashing each prefix again made that
@@ -146,9 +137,14 @@ impl Closes {
 
     /// Loads a symbol's closes on `cadence` (all of them), inside `tx` so that they are the closes
     /// the transaction's writes are computed from.
-    pub async fn load_cadence(tx: &mut Tx, symbol: &str, cadence: Cadence) -> Result<Self, FeatureError> {
+    pub async fn load(tx: &mut Tx, symbol: &str, cadence: Cadence) -> Result<Self, FeatureError> {
         match cadence {
-            Cadence::Daily => Self::load(tx, symbol, None).await,
+            Cadence::Daily => {
+                let sql = "SELECT day, ts, close FROM cmc_price_bars_1d WHERE symbol = $1 ORDER BY day";
+                let rows: Vec<(NaiveDate, DateTime<Utc>, f64)> =
+                    on_tx!(tx, c => sqlx::query_as(sql).bind(symbol).fetch_all(&mut **c).await)?;
+                Self::from_rows(rows)
+            }
             Cadence::Hourly => {
                 let sql = format!(
                     "SELECT ts, close FROM {} WHERE symbol = $1 ORDER BY ts",
@@ -159,27 +155,6 @@ impl Closes {
                 Self::from_hourly_rows(rows)
             }
         }
-    }
-
-    /// Loads a symbol's daily closes through `through` (all of them with None), inside `tx` so
-    /// that they are the closes the transaction's writes are computed from.
-    pub async fn load(tx: &mut Tx, symbol: &str, through: Option<NaiveDate>) -> Result<Self, FeatureError> {
-        // No sentinel date for "all": SQLite compares dates as text, where NaiveDate::MAX
-        // ("+262142-12-31") sorts before every real day.
-        let sql = match through {
-            Some(_) => {
-                "SELECT day, ts, close FROM cmc_price_bars_1d WHERE symbol = $1 AND day <= $2 ORDER BY day"
-            }
-            None => "SELECT day, ts, close FROM cmc_price_bars_1d WHERE symbol = $1 ORDER BY day",
-        };
-        let rows: Vec<(NaiveDate, DateTime<Utc>, f64)> = on_tx!(tx, c => {
-            let mut q = sqlx::query_as(sql).bind(symbol);
-            if let Some(day) = through {
-                q = q.bind(day);
-            }
-            q.fetch_all(&mut **c).await
-        })?;
-        Self::from_rows(rows)
     }
 }
 
@@ -222,15 +197,14 @@ mod tests {
     }
 
     #[test]
-    fn unsorted_days_are_refused_and_truncation_keeps_the_prefix() {
+    fn unsorted_days_are_refused_and_counts_stop_at_a_day() {
         let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
         let err = Closes::from_rows([(day(2), day_end(day(2)), 1.0), (day(2), day_end(day(2)), 1.0)]);
         assert!(matches!(err, Err(FeatureError::UnsortedBars { .. })));
-        let mut s = series(&[(1, 1.0), (2, 2.0), (5, 3.0)]);
+        let s = series(&[(1, 1.0), (2, 2.0), (5, 3.0)]);
         assert_eq!(s.count_through(day(4)), 2);
-        s.truncate_after(day(4));
-        assert_eq!(s.len(), 2);
-        assert_eq!(s.last_day(), Some(day(2)));
+        assert_eq!(s.count_through(day(5)), 3);
+        assert_eq!(s.last_day(), Some(day(5)));
     }
 
     #[test]
