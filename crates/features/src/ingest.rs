@@ -49,11 +49,13 @@ pub struct IngestReport {
     pub inserted: usize,
     pub updated: usize,
     pub unchanged: usize,
-    /// Rows skipped as unparseable (only with skip_bad_rows), recorded in `cmc_price_histories_rejects`.
+    /// Rows skipped as unparseable (only with skip_bad_rows), recorded in `cmc_price_histories_rejects`
+    /// for daily loads (counted only for hourly ones).
     pub rejected: usize,
-    /// Validated 1D bars of the whole series after the load.
+    /// Validated bars of the whole series after the load (1D bars; hours for hourly loads).
     pub bars: usize,
-    /// Raw rows of the series that could not become bars (`cmc_price_bars_1d_rejects`).
+    /// Raw rows of the series that could not become bars (`cmc_price_bars_1d_rejects`; for an
+    /// hourly load, its own candles that failed validation, logged).
     pub bar_rejects: usize,
     /// First and last day of the whole stored series.
     pub first_day: Option<NaiveDate>,
@@ -115,7 +117,7 @@ pub async fn ingest_csv(
         // Bad rows (with skip_bad_rows) are counted; hourly bars have no rejects table.
         let mut report = store_hourly(db, &symbol, parsed.format.source(), rows, options.replace).await?;
         report.file = Some(parsed.file.clone());
-        report.rejected += parsed.bad.len();
+        report.rejected = parsed.bad.len();
         report.rows_read = parsed.rows.len() + parsed.bad.len();
         return Ok(report);
     }
@@ -143,15 +145,7 @@ pub async fn ingest_rows(
 ) -> Result<IngestReport, FeatureError> {
     db.migrate(&MIGRATIONS).await?;
     let symbol = normalise_symbol(symbol)?;
-    if let Some(r) = rows.iter().find(|r| r.symbol != symbol || r.source != source) {
-        return Err(FeatureError::Source {
-            source_name: source.to_string(),
-            reason: format!(
-                "delivered a row of {} from {} while loading {symbol}",
-                r.symbol, r.source
-            ),
-        });
-    }
+    check_delivered(&symbol, source, &rows)?;
     let rows_read = rows.len();
     let load = Load {
         symbol,
@@ -278,6 +272,49 @@ async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result
     Ok(report)
 }
 
+/// Refuses rows for `symbol` that are of another symbol or source than the load says.
+pub(crate) fn check_delivered(
+    symbol: &str,
+    source: SourceKind,
+    rows: &[RawPrice],
+) -> Result<(), FeatureError> {
+    match rows.iter().find(|r| r.symbol != symbol || r.source != source) {
+        Some(r) => Err(FeatureError::Source {
+            source_name: source.to_string(),
+            reason: format!(
+                "delivered a row of {} from {} while loading {symbol}",
+                r.symbol, r.source
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One series, one source: given the (source, rows) stored for `symbol`, whether loading from
+/// `new` must first wipe another source's series (only when the caller asked to replace it; a
+/// conflict otherwise).
+pub(crate) fn replaces_other_source(
+    symbol: &str,
+    new: SourceKind,
+    stored: &[(String, i64)],
+    replace: bool,
+) -> Result<bool, FeatureError> {
+    let other: Vec<&(String, i64)> = stored.iter().filter(|(s, _)| s != new.as_str()).collect();
+    if !other.is_empty() && !replace {
+        return Err(FeatureError::SourceConflict {
+            symbol: symbol.into(),
+            existing: other
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            new: new.to_string(),
+            rows: other.iter().map(|(_, n)| n).sum(),
+        });
+    }
+    Ok(!other.is_empty())
+}
+
 /// Decides what to write: refuses a second source, diffs against the stored rows, and (when
 /// anything changed) rebuilds the 1D bars of the merged series.
 fn plan(
@@ -288,23 +325,7 @@ fn plan(
     rows: Vec<RawPrice>,
 ) -> Result<Plan, FeatureError> {
     let symbol = load.symbol.as_str();
-    let other: Vec<&(String, i64)> = sources
-        .iter()
-        .filter(|(s, _)| s != load.source.as_str())
-        .collect();
-    let wipe = !other.is_empty();
-    if wipe && !load.replace {
-        return Err(FeatureError::SourceConflict {
-            symbol: symbol.into(),
-            existing: other
-                .iter()
-                .map(|(s, _)| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            new: load.source.to_string(),
-            rows: other.iter().map(|(_, n)| n).sum(),
-        });
-    }
+    let wipe = replaces_other_source(symbol, load.source, sources, load.replace)?;
     let mut merged: HashMap<DateTime<Utc>, RawPrice> = if wipe {
         HashMap::new()
     } else {

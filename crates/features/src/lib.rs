@@ -45,7 +45,7 @@ pub mod timeframe;
 
 pub use assets::{Asset, AssetRegistry, normalise_symbol};
 pub use bars::daily::{DailyReject, RejectReason, Repairs, ValidatedBar, load_daily_bars, validate_daily};
-pub use bars::hourly::{HourlyBar, HourlyCoverage, hourly_coverage, store_hourly};
+pub use bars::hourly::{HourlyCoverage, hourly_coverage, store_hourly};
 pub use bars::{DailyBar, MultiTfBar};
 pub use ema::{
     EmaQuery, EmaRefresher, EmaState, RefreshOptions, SqlFeatureStore, StoredEma, SymbolRefresh, ema,

@@ -15,9 +15,10 @@ pub const EMA_COLUMNS: [&str; 8] = ["symbol", "date", "tf", "period", "ema", "em
 ///
 /// Frames returned by both methods have the columns of [`EMA_COLUMNS`]: `symbol` (str), `date`
 /// (Date), `tf` (str, canonical code), `period` (u32), `ema` (f64), `ema_bar` (f64), `roll` (bool),
-/// and `ts` (Datetime ms, naive, in UTC: the close the row is the value at: the day's last millisecond, or
-/// the hour's for intraday timeframes, which have one row per hour); see [`ema_frame`]. A (symbol, tf, period) whose EMA has no value yet on that date (the seed
-/// needs `period` closes) has no row.
+/// and `ts` (Datetime ms, naive, in UTC): the close the row is the value at, the day's last
+/// millisecond or, for intraday timeframes (one row per hour), the hour's; see [`ema_frame`]. A
+/// (symbol, tf, period) whose EMA has no value yet on that date (the seed needs `period` closes)
+/// has no row.
 #[async_trait::async_trait]
 pub trait FeatureStore: Send + Sync {
     /// Refreshes EMAs for `symbols` through `date` and returns that date's rows:

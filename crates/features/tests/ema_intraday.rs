@@ -3,6 +3,8 @@
 //! written here; a later fetch rolls forward to exactly what a full rebuild gives; a revised hour
 //! rebuilds; and the hourly store's own rules (validation, one source per series).
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -107,9 +109,7 @@ async fn exchange(closes: &FakeBinance) -> (MockServer, SourceChain) {
 fn hourly_fetch(since: Option<NaiveDate>) -> FetchOptions {
     FetchOptions {
         since,
-        interval: Interval::Hour,
-        until: Utc::now().date_naive(),
-        ..FetchOptions::default()
+        ..FetchOptions::new(Interval::Hour)
     }
 }
 
@@ -120,15 +120,6 @@ fn opts(tfs: &[&str], periods: &[usize], full: bool) -> RefreshOptions {
         full,
         ..Default::default()
     }
-}
-
-async fn all_rows(db: &Database, tf: &str) -> Vec<StoredEma> {
-    let q = EmaQuery {
-        symbol: "BTC".into(),
-        tfs: vec![tf.into()],
-        ..Default::default()
-    };
-    read_emas(db, &q).await.unwrap()
 }
 
 /// (index of the hour, ema, ema_bar) of an `n`-hour timeframe with period `p`, the plain way:
@@ -195,7 +186,7 @@ fn assert_matches(rows: &[StoredEma], closes: &[f64], tf: &str, n: usize, p: usi
 async fn snapshot(db: &Database) -> Vec<StoredEma> {
     let mut out = Vec::new();
     for tf in ["1H", "4H", "6H"] {
-        out.extend(all_rows(db, tf).await);
+        out.extend(all_rows_of(db, "BTC", tf).await);
     }
     out
 }
@@ -234,7 +225,7 @@ async fn hourly_candles_give_exact_intraday_emas_incrementally_on_both_backends(
 
         let rolled = snapshot(db).await;
         for (tf, n) in [("1H", 1), ("4H", 4), ("6H", 6)] {
-            let rows = all_rows(db, tf).await;
+            let rows = all_rows_of(db, "BTC", tf).await;
             for p in [10, 21] {
                 assert_matches(&rows, &closes, tf, n, p);
             }
@@ -263,7 +254,7 @@ async fn hourly_candles_give_exact_intraday_emas_incrementally_on_both_backends(
         );
         let r = engine.refresh_symbol("BTC", &asked).await.unwrap();
         assert_eq!((r.rebuilt, r.extended, r.up_to_date), (6, 0, 0));
-        assert_matches(&all_rows(db, "4H").await, &revised, "4H", 4, 10);
+        assert_matches(&all_rows_of(db, "BTC", "4H").await, &revised, "4H", 4, 10);
     }
 }
 
@@ -275,10 +266,10 @@ async fn intraday_timeframes_need_hourly_bars_unless_they_come_from_the_default_
     let daily: Vec<RawPrice> = (0..40)
         .map(|i| {
             let d = day + Duration::days(i);
-            raw(
+            support::flat_candle(
                 "AAA",
-                talab_features::day_end(d),
                 day_start(d),
+                talab_features::day_end(d),
                 100.0 + i as f64,
                 SourceKind::Synthetic,
             )
@@ -315,10 +306,10 @@ async fn intraday_timeframes_need_hourly_bars_unless_they_come_from_the_default_
     let hours: Vec<RawPrice> = (0..48)
         .map(|i| {
             let open = day_start(day) + Duration::hours(i);
-            raw(
+            support::flat_candle(
                 "AAA",
-                Interval::Hour.close_of(open),
                 open,
+                Interval::Hour.close_of(open),
                 100.0 + i as f64,
                 SourceKind::Binance,
             )
@@ -359,35 +350,16 @@ async fn all_rows_of(db: &Database, symbol: &str, tf: &str) -> Vec<StoredEma> {
     read_emas(db, &q).await.unwrap()
 }
 
-fn raw(symbol: &str, ts: DateTime<Utc>, open: DateTime<Utc>, close: f64, source: SourceKind) -> RawPrice {
-    RawPrice {
-        symbol: symbol.into(),
-        ts,
-        time_open: open,
-        time_close: ts,
-        time_high: None,
-        time_low: None,
-        open: Some(close),
-        high: Some(close),
-        low: Some(close),
-        close: Some(close),
-        volume: Some(1.0),
-        market_cap: None,
-        source,
-        source_file: None,
-    }
-}
-
 #[tokio::test]
 async fn the_hourly_store_validates_and_keeps_one_source() {
     for t in talab_db::testing::backends().await {
         let db = &t.db;
         let hour = |i: i64| day_start(NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()) + Duration::hours(i);
         let candle = |i: i64, close: f64| {
-            raw(
+            support::flat_candle(
                 "ETH",
-                Interval::Hour.close_of(hour(i)),
                 hour(i),
+                Interval::Hour.close_of(hour(i)),
                 close,
                 SourceKind::Binance,
             )
@@ -399,9 +371,9 @@ async fn the_hourly_store_validates_and_keeps_one_source() {
             .await
             .unwrap();
         assert_eq!(
-            (report.inserted, report.rejected, report.bars),
-            (3, 3, 3),
-            "NaN close and both hour-4 rows refused"
+            (report.inserted, report.bar_rejects, report.rejected, report.bars),
+            (3, 3, 0, 3),
+            "NaN close and both hour-4 rows refused (as bars; every row parsed)"
         );
         assert_eq!(report.gaps, 1, "hour 2 is missing between hours 0 and 3");
 
@@ -416,10 +388,10 @@ async fn the_hourly_store_validates_and_keeps_one_source() {
         .unwrap();
         assert_eq!((again.inserted, again.unchanged, again.gaps), (1, 1, 0));
 
-        let coinbase = vec![raw(
+        let coinbase = vec![support::flat_candle(
             "ETH",
-            Interval::Hour.close_of(hour(9)),
             hour(9),
+            Interval::Hour.close_of(hour(9)),
             1.0,
             SourceKind::Coinbase,
         )];
@@ -480,12 +452,7 @@ async fn an_hourly_csv_file_feeds_intraday_emas_and_bad_files_are_refused_whole(
             .refresh_symbol("ADA", &opts(&["4H"], &[10], false))
             .await
             .unwrap();
-        let q = EmaQuery {
-            symbol: "ADA".into(),
-            tfs: vec!["4H".into()],
-            ..Default::default()
-        };
-        assert_matches(&read_emas(db, &q).await.unwrap(), &closes, "4H", 4, 10);
+        assert_matches(&all_rows_of(db, "ADA", "4H").await, &closes, "4H", 4, 10);
 
         // The same hours as Unix milliseconds: nothing changes.
         let again = hourly_csv(dir.path(), &closes, |t| t.timestamp_millis().to_string());

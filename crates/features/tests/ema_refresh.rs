@@ -16,21 +16,8 @@ use talab_features::{
 
 fn rows_of(symbol: &str, days: &[(NaiveDate, f64)]) -> Vec<RawPrice> {
     days.iter()
-        .map(|&(d, close)| RawPrice {
-            symbol: symbol.into(),
-            ts: day_end(d),
-            time_open: day_start(d),
-            time_close: day_end(d),
-            time_high: None,
-            time_low: None,
-            open: Some(close),
-            high: Some(close),
-            low: Some(close),
-            close: Some(close),
-            volume: Some(1.0),
-            market_cap: None,
-            source: SourceKind::Synthetic,
-            source_file: None,
+        .map(|&(d, close)| {
+            support::flat_candle(symbol, day_start(d), day_end(d), close, SourceKind::Synthetic)
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use talab_db::{Database, Tx, on_pool, on_tx};
 
 use crate::bars::daily::{RejectReason, validate_row};
-use crate::ingest::{IngestReport, batches};
+use crate::ingest::{IngestReport, batches, check_delivered, replaces_other_source};
 use crate::prices::{RawPrice, SourceKind, Val, bind_vals};
 use crate::{FeatureError, MIGRATIONS, normalise_symbol};
 
@@ -35,25 +35,6 @@ const COLUMNS: &[&str] = &[
     "repaired_low",
     "ingested_at",
 ];
-
-/// One stored hourly bar.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HourlyBar {
-    /// The hour's last millisecond (HH:59:59.999 UTC).
-    pub ts: DateTime<Utc>,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
-impl HourlyBar {
-    fn same(&self, other: &HourlyBar) -> bool {
-        let bits = |b: &HourlyBar| [b.open, b.high, b.low, b.close, b.volume].map(f64::to_bits);
-        self.ts == other.ts && bits(self) == bits(other)
-    }
-}
 
 /// What is stored for one asset's hourly series.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,13 +61,18 @@ pub async fn hourly_coverage(
 ) -> Result<Vec<HourlyCoverage>, FeatureError> {
     db.migrate(&MIGRATIONS).await?;
     let symbol = symbol.map(normalise_symbol).transpose()?;
+    coverage_of(db, symbol.as_deref()).await
+}
+
+/// [`hourly_coverage`] of a normalised symbol (or all), on a migrated database.
+async fn coverage_of(db: &Database, symbol: Option<&str>) -> Result<Vec<HourlyCoverage>, FeatureError> {
     type Row = (String, DateTime<Utc>, DateTime<Utc>, i64, String);
     let rows: Vec<Row> = on_pool!(db, pool => {
         sqlx::query_as(&format!(
             "SELECT symbol, MIN(ts), MAX(ts), COUNT(*), MIN(source) FROM {HOURLY_TABLE} \
              WHERE ($1 IS NULL OR symbol = $1) GROUP BY symbol ORDER BY symbol"
         ))
-        .bind(&symbol)
+        .bind(symbol)
         .fetch_all(pool)
         .await
     })?;
@@ -105,7 +91,8 @@ pub async fn hourly_coverage(
 
 /// Validates and stores hourly candles of one symbol (all of that symbol and source) in one
 /// transaction. The report counts hours: `bars` is the stored series' length, `gaps` its missing
-/// hours, `rejected` the candles that failed validation (not stored; the first reasons are logged).
+/// hours, `bar_rejects` the candles of this load that failed validation (not stored; each reason
+/// is logged as a warning).
 pub async fn store_hourly(
     db: &Database,
     symbol: &str,
@@ -115,17 +102,9 @@ pub async fn store_hourly(
 ) -> Result<IngestReport, FeatureError> {
     db.migrate(&MIGRATIONS).await?;
     let symbol = normalise_symbol(symbol)?;
+    check_delivered(&symbol, source, &rows)?;
     let mut per_hour: HashMap<DateTime<Utc>, usize> = HashMap::new();
     for r in &rows {
-        if r.symbol != symbol || r.source != source {
-            return Err(FeatureError::Source {
-                source_name: source.to_string(),
-                reason: format!(
-                    "delivered a row of {} from {} while loading {symbol}",
-                    r.symbol, r.source
-                ),
-            });
-        }
         if !is_hour_end(r.ts) {
             return Err(FeatureError::Source {
                 source_name: source.to_string(),
@@ -165,16 +144,7 @@ pub async fn store_hourly(
         .bind(&symbol)
         .fetch_all(&mut **c)
         .await?;
-        let other: Vec<&(String, i64)> = sources.iter().filter(|(s, _)| s != source.as_str()).collect();
-        if !other.is_empty() {
-            if !replace {
-                return Err(FeatureError::SourceConflict {
-                    symbol: symbol.clone(),
-                    existing: other.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", "),
-                    new: source.to_string(),
-                    rows: other.iter().map(|(_, n)| n).sum(),
-                });
-            }
+        if replaces_other_source(&symbol, source, &sources, replace)? {
             sqlx::query(&format!("DELETE FROM {HOURLY_TABLE} WHERE symbol = $1"))
                 .bind(&symbol)
                 .execute(&mut **c)
@@ -193,18 +163,19 @@ pub async fn store_hourly(
         .bind(last)
         .fetch_all(&mut **c)
         .await?;
-        let stored: HashMap<DateTime<Utc>, HourlyBar> = stored
+        // What an hour holds, bit for bit: a candle equal to the stored one is not rewritten.
+        let bits = |o: f64, h: f64, l: f64, c: f64, v: f64| [o, h, l, c, v].map(f64::to_bits);
+        let stored: HashMap<DateTime<Utc>, [u64; 5]> = stored
             .into_iter()
-            .map(|(ts, open, high, low, close, volume)| (ts, HourlyBar { ts, open, high, low, close, volume }))
+            .map(|(ts, o, h, l, c, v)| (ts, bits(o, h, l, c, v)))
             .collect();
         let now = Utc::now();
         let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
         let mut vals = Vec::new();
         for v in &good {
             let b = &v.bar;
-            let bar = HourlyBar { ts: b.time_close, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume };
-            match stored.get(&bar.ts) {
-                Some(old) if old.same(&bar) => {
+            match stored.get(&b.time_close) {
+                Some(old) if *old == bits(b.open, b.high, b.low, b.close, b.volume) => {
                     unchanged += 1;
                     continue;
                 }
@@ -213,13 +184,13 @@ pub async fn store_hourly(
             }
             vals.extend([
                 Val::Text(Some(symbol.clone())),
-                Val::Time(Some(bar.ts)),
+                Val::Time(Some(b.time_close)),
                 Val::Time(Some(b.time_open)),
-                Val::Float(Some(bar.open)),
-                Val::Float(Some(bar.high)),
-                Val::Float(Some(bar.low)),
-                Val::Float(Some(bar.close)),
-                Val::Float(Some(bar.volume)),
+                Val::Float(Some(b.open)),
+                Val::Float(Some(b.high)),
+                Val::Float(Some(b.low)),
+                Val::Float(Some(b.close)),
+                Val::Float(Some(b.volume)),
                 Val::Text(Some(source.as_str().into())),
                 Val::Bool(v.repairs.high),
                 Val::Bool(v.repairs.low),
@@ -236,7 +207,7 @@ pub async fn store_hourly(
     .await)?;
     tx.commit().await?;
     let (inserted, updated, unchanged) = counts;
-    let coverage = hourly_coverage(db, Some(&symbol)).await?.into_iter().next();
+    let coverage = coverage_of(db, Some(&symbol)).await?.into_iter().next();
     Ok(IngestReport {
         symbol,
         source,
@@ -245,7 +216,7 @@ pub async fn store_hourly(
         inserted,
         updated,
         unchanged,
-        rejected,
+        rejected: 0,
         bars: coverage.as_ref().map_or(0, |c| c.rows as usize),
         bar_rejects: rejected,
         first_day: coverage.as_ref().map(|c| c.first.date_naive()),

@@ -202,12 +202,7 @@ impl PriceSource for BinanceSource {
         from: Option<DateTime<Utc>>,
         to: DateTime<Utc>,
     ) -> Result<Vec<RawPrice>, FeatureError> {
-        self.candles(
-            symbol,
-            Interval::Hour,
-            from,
-            to.min(Interval::Hour.floor(Utc::now())),
-        )
-        .await
+        self.candles(symbol, Interval::Hour, from, Interval::Hour.complete_before(to))
+            .await
     }
 }

@@ -182,12 +182,7 @@ impl PriceSource for CoinbaseSource {
     ) -> Result<Vec<RawPrice>, FeatureError> {
         let from =
             from.map(|f| Interval::Hour.floor(f + Interval::Hour.duration() - Duration::milliseconds(1)));
-        self.candles(
-            symbol,
-            Interval::Hour,
-            from,
-            to.min(Interval::Hour.floor(Utc::now())),
-        )
-        .await
+        self.candles(symbol, Interval::Hour, from, Interval::Hour.complete_before(to))
+            .await
     }
 }

@@ -5,7 +5,7 @@
 //! file or the synthetic walk cannot be extended by a fetch and is refused before any request,
 //! unless the caller replaces it (then the whole history is fetched).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use talab_db::Database;
 
@@ -35,15 +35,22 @@ pub struct FetchOptions {
     pub interval: Interval,
 }
 
-impl Default for FetchOptions {
-    /// Everything new up to yesterday (UTC).
-    fn default() -> Self {
+impl FetchOptions {
+    /// Everything new of `interval` candles, up to the last complete ones.
+    pub fn new(interval: Interval) -> Self {
         Self {
             since: None,
-            until: Utc::now().date_naive() - Duration::days(1),
+            until: interval.last_fetchable_day(),
             replace: false,
-            interval: Interval::Day,
+            interval,
         }
+    }
+}
+
+impl Default for FetchOptions {
+    /// Everything new of the daily rows, up to yesterday (UTC).
+    fn default() -> Self {
+        Self::new(Interval::Day)
     }
 }
 
@@ -64,7 +71,8 @@ pub struct FetchOutcome {
     pub report: Option<IngestReport>,
 }
 
-/// Fetches `symbol` through `chain` and loads the rows (one transaction; 1D bars rebuilt).
+/// Fetches `symbol` through `chain` and loads the rows (one transaction: raw rows with their 1D
+/// bars rebuilt, or hourly bars).
 pub async fn fetch_symbol(
     db: &Database,
     chain: &SourceChain,
@@ -72,28 +80,22 @@ pub async fn fetch_symbol(
     options: &FetchOptions,
 ) -> Result<FetchOutcome, FeatureError> {
     let symbol = normalise_symbol(symbol)?;
-    // (source, rows, the next day and hour to fetch) of what is stored: hourly fetches resume at
-    // the hour after the last stored one, not at the next day.
+    // What is stored: its source, its rows, and where a fetch continues (the day after the last
+    // day; for hourly candles, the hour after the last hour).
     let stored = match options.interval {
         Interval::Day => coverage(db)
             .await?
             .into_iter()
             .find(|c| c.symbol == symbol)
-            .map(|c| (c.source, c.rows, c.last_day + Duration::days(1), None)),
+            .map(|c| (c.source, c.rows, day_start(c.last_day + Duration::days(1)))),
         Interval::Hour => hourly_coverage(db, Some(&symbol))
             .await?
             .into_iter()
             .next()
-            .map(|c| {
-                (
-                    c.source,
-                    c.rows,
-                    next_hour(c.last).date_naive(),
-                    Some(next_hour(c.last)),
-                )
-            }),
+            .map(|c| (c.source, c.rows, next_hour(c.last))),
     };
-    let mut resume_hour = None;
+    // Where the fetch starts: the day asked for, else where the stored series ends.
+    let mut start = options.since.map(day_start);
     let mut outcome = FetchOutcome {
         symbol: symbol.clone(),
         source: None,
@@ -104,15 +106,12 @@ pub async fn fetch_symbol(
         report: None,
     };
     let mut chain = chain.clone();
-    if let Some((source, rows, next_day, next_ts)) = &stored {
+    if let Some((source, rows, next)) = &stored {
         let kind = source.parse::<SourceKind>().ok();
         match kind.and_then(|k| chain.only(k)) {
             Some(pinned) if !options.replace => {
                 chain = pinned;
-                outcome.from = options.since.or(Some(*next_day));
-                if options.since.is_none() {
-                    resume_hour = *next_ts;
-                }
+                start = start.or(Some(*next));
             }
             _ if !options.replace => {
                 return Err(FeatureError::SourceConflict {
@@ -130,15 +129,11 @@ pub async fn fetch_symbol(
             _ => {}
         }
     }
-    // Today's daily candle is still moving; its complete hours are not.
-    let today = Utc::now().date_naive();
-    outcome.until = match options.interval {
-        Interval::Day => options.until.min(today - Duration::days(1)),
-        Interval::Hour => options.until.min(today),
-    };
-    if options.interval == Interval::Hour && outcome.from.is_none() {
-        outcome.from = Some(outcome.until - Duration::days(HOURLY_DEFAULT_DAYS - 1));
+    outcome.until = options.until.min(options.interval.last_fetchable_day());
+    if options.interval == Interval::Hour && start.is_none() {
+        start = Some(day_start(outcome.until - Duration::days(HOURLY_DEFAULT_DAYS - 1)));
     }
+    outcome.from = start.map(|t| t.date_naive());
     if outcome.from.is_some_and(|f| f > outcome.until) {
         outcome
             .notes
@@ -148,9 +143,8 @@ pub async fn fetch_symbol(
     let fetched = match options.interval {
         Interval::Day => chain.daily(&symbol, outcome.from, outcome.until).await?,
         Interval::Hour => {
-            let from = resume_hour.or(outcome.from.map(day_start));
             let to = day_start(outcome.until) + Duration::days(1);
-            chain.hourly(&symbol, from, to).await?
+            chain.hourly(&symbol, start, to).await?
         }
     };
     outcome.source = Some(fetched.source);

@@ -104,6 +104,21 @@ impl Interval {
         open + self.duration() - Duration::milliseconds(1)
     }
 
+    /// The last UTC day with complete candles of this length: yesterday for days (today's candle
+    /// is still moving), today for hours (up to its last complete hour).
+    pub fn last_fetchable_day(self) -> NaiveDate {
+        let today = Utc::now().date_naive();
+        match self {
+            Self::Day => today.pred_opt().unwrap_or(today),
+            Self::Hour => today,
+        }
+    }
+
+    /// `to`, capped at the start of the candle still moving: only complete candles are asked for.
+    pub fn complete_before(self, to: DateTime<Utc>) -> DateTime<Utc> {
+        to.min(self.floor(Utc::now()))
+    }
+
     /// The start of the candle containing `t`.
     pub fn floor(self, t: DateTime<Utc>) -> DateTime<Utc> {
         t.duration_trunc(self.duration()).unwrap_or(t)

@@ -2,7 +2,34 @@
 
 #![allow(dead_code)] // each test binary uses part of it
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use talab_features::{RawPrice, SourceKind};
+
+/// A raw row of one candle [time_open, ts] whose open, high, low and close are all `close`.
+pub fn flat_candle(
+    symbol: &str,
+    time_open: DateTime<Utc>,
+    ts: DateTime<Utc>,
+    close: f64,
+    source: SourceKind,
+) -> RawPrice {
+    RawPrice {
+        symbol: symbol.into(),
+        ts,
+        time_open,
+        time_close: ts,
+        time_high: None,
+        time_low: None,
+        open: Some(close),
+        high: Some(close),
+        low: Some(close),
+        close: Some(close),
+        volume: Some(1.0),
+        market_cap: None,
+        source,
+        source_file: None,
+    }
+}
 
 /// A file under the project's `shared/data/`.
 pub fn data_path(name: &str) -> String {
