@@ -228,6 +228,15 @@ pub enum IntervalArg {
     Hour,
 }
 
+impl From<IntervalArg> for talab_features::sources::Interval {
+    fn from(arg: IntervalArg) -> Self {
+        match arg {
+            IntervalArg::Day => Self::Day,
+            IntervalArg::Hour => Self::Hour,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Comma-separated symbols.

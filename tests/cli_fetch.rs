@@ -338,9 +338,9 @@ fn an_empty_until_window_is_refused() {
 
 /// A Binance that has hourly and daily candles for every hour and day (closes follow their
 /// number), paged by startTime/endTime/limit as the real one is.
-struct HourlyBinance;
+struct EveryCandleBinance;
 
-impl Respond for HourlyBinance {
+impl Respond for EveryCandleBinance {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let q = |name: &str| {
             request
@@ -350,7 +350,7 @@ impl Respond for HourlyBinance {
                 .map(|(_, v)| v.into_owned())
                 .unwrap()
         };
-        let hour = match q("interval").as_str() {
+        let step = match q("interval").as_str() {
             "1h" => 3_600_000_i64,
             "1d" => 86_400_000,
             _ => {
@@ -360,20 +360,20 @@ impl Respond for HourlyBinance {
         };
         let (from, to): (i64, i64) = (q("startTime").parse().unwrap(), q("endTime").parse().unwrap());
         let limit: usize = q("limit").parse().unwrap();
-        let first = (from + hour - 1).div_euclid(hour);
+        let first = (from + step - 1).div_euclid(step);
         let page: Vec<Value> = (first..)
-            .take_while(|h| h * hour <= to)
+            .take_while(|h| h * step <= to)
             .take(limit)
             .map(|h| {
                 let c = 1000.0 + (h % 97) as f64;
                 json!([
-                    h * hour,
+                    h * step,
                     format!("{c}"),
                     format!("{}", c + 1.0),
                     format!("{}", c - 1.0),
                     format!("{c}"),
                     "3.5",
-                    h * hour + hour - 1,
+                    h * step + step - 1,
                     "0",
                     1,
                     "0",
@@ -390,7 +390,7 @@ impl Respond for HourlyBinance {
 async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
     let binance = MockServer::start().await;
     Mock::given(path("/api/v3/klines"))
-        .respond_with(HourlyBinance)
+        .respond_with(EveryCandleBinance)
         .mount(&binance)
         .await;
     let home = tempfile::tempdir().unwrap();

@@ -17,7 +17,6 @@ use crate::flow::ema_tool::RefreshRequest;
 use crate::flow::refresh::RefreshOutcome;
 use crate::{flow, output, wiring};
 use talab_features::FetchOptions;
-use talab_features::sources::Interval;
 
 /// The refresh request of the command line, checked (bad options are exit 2 before anything runs).
 pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError> {
@@ -90,35 +89,20 @@ pub fn print_summary(outcome: &RefreshOutcome) {
 pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
     let request = refresh_request(&args)?;
     let db = wiring::open(config).await?;
+    let engine = EmaRefresher::open(db.clone()).await?;
+    let options = request.options()?;
+    let (tfs, _) = engine.resolve(&options).await?;
     if !args.no_fetch {
-        let options = request.options()?;
-        let daily = options.tfs.is_empty() || options.tfs.iter().any(|t| !t.is_intraday());
-        if daily {
+        let quiet = quiet || args.json;
+        if tfs.iter().any(|t| !t.is_intraday()) {
             let source = args.source.clone();
-            fetch_missing(
-                config,
-                &db,
-                &request.symbols,
-                source,
-                quiet || args.json,
-                IntervalArg::Day,
-            )
-            .await?;
+            fetch_missing(config, &db, &request.symbols, source, quiet, IntervalArg::Day).await?;
         }
         // Hours: for every symbol when an intraday timeframe is named; when one is only enabled
         // (part of the default set), for the symbols that already keep hourly bars.
-        let named_intraday = options.tfs.iter().any(|t| t.is_intraday());
-        let enabled_intraday = options.tfs.is_empty()
-            && EmaRefresher::open(db.clone())
-                .await?
-                .resolve(&options)
-                .await?
-                .0
-                .iter()
-                .any(|t| t.is_intraday());
-        let hourly: Vec<String> = if named_intraday {
+        let hourly: Vec<String> = if options.tfs.iter().any(|t| t.is_intraday()) {
             request.symbols.clone()
-        } else if enabled_intraday {
+        } else if tfs.iter().any(|t| t.is_intraday()) {
             let kept = talab_features::hourly_coverage(&db, None).await?;
             request
                 .symbols
@@ -130,21 +114,11 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
             Vec::new()
         };
         if !hourly.is_empty() {
-            fetch_missing(
-                config,
-                &db,
-                &hourly,
-                args.source.clone(),
-                quiet || args.json,
-                IntervalArg::Hour,
-            )
-            .await?;
+            let source = args.source.clone();
+            fetch_missing(config, &db, &hourly, source, quiet, IntervalArg::Hour).await?;
         }
     }
-    let engine = EmaRefresher::open(db.clone()).await?;
     // Every symbol is checked before anything runs: a typo is exit 2 with nothing written.
-    let options = request.options()?;
-    engine.resolve(&options).await?;
     for s in &request.symbols {
         engine.check_symbol(s, request.date, &options.tfs).await?;
     }
@@ -187,15 +161,16 @@ async fn fetch_missing(
     };
     let chain = super::ingest::chain(config, db, &fetch_args).await?;
     // (symbol, source) of the stored series.
-    let (stored, options, unit): (Vec<(String, String)>, _, _) = match interval {
+    let (stored, unit, what, hint): (Vec<(String, String)>, _, _, _) = match interval {
         IntervalArg::Day => (
             talab_features::coverage(db)
                 .await?
                 .into_iter()
                 .map(|c| (c.symbol, c.source))
                 .collect(),
-            FetchOptions::default(),
             "day",
+            "prices",
+            " (load a file with `talab ingest csv`)",
         ),
         IntervalArg::Hour => (
             talab_features::hourly_coverage(db, None)
@@ -203,18 +178,12 @@ async fn fetch_missing(
                 .into_iter()
                 .map(|c| (c.symbol, c.source))
                 .collect(),
-            FetchOptions {
-                interval: Interval::Hour,
-                until: chrono::Utc::now().date_naive(),
-                ..FetchOptions::default()
-            },
             "hour",
+            "hourly bars",
+            "",
         ),
     };
-    let (what, hint) = match interval {
-        IntervalArg::Day => ("prices", " (load a file with `talab ingest csv`)"),
-        IntervalArg::Hour => ("hourly bars", ""),
-    };
+    let options = FetchOptions::new(interval.into());
     let fetchable = ["cmc", "binance", "coinbase"];
     for s in symbols {
         let symbol = talab_features::normalise_symbol(s)?;

@@ -16,7 +16,7 @@ use talab_features::{
     FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
 };
 
-use crate::cli::{AssetsArgs, FetchArgs, IngestAction, IngestArgs, IntervalArg};
+use crate::cli::{AssetsArgs, FetchArgs, IngestAction, IngestArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
@@ -95,10 +95,7 @@ pub async fn run(config: &Config, args: IngestArgs) -> Result<(), CliError> {
                 format,
                 skip_bad_rows,
                 replace,
-                interval: match interval {
-                    IntervalArg::Day => Interval::Day,
-                    IntervalArg::Hour => Interval::Hour,
-                },
+                interval: interval.into(),
             };
             vec![talab_features::ingest_csv(&db, &file, &options).await?]
         }
@@ -225,13 +222,8 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
     let mut options = FetchOptions {
         since: args.since,
         replace: args.replace,
-        ..FetchOptions::default()
+        ..FetchOptions::new(args.interval.into())
     };
-    if args.interval == IntervalArg::Hour {
-        // Hourly candles run up to the last complete hour of today.
-        options.interval = Interval::Hour;
-        options.until = chrono::Utc::now().date_naive();
-    }
     if let Some(until) = args.until {
         options.until = options.until.min(until);
     }
