@@ -1,6 +1,7 @@
 //! Search latency at 10k and 100k memories of 384-d unit vectors, limit 10, no threshold, vector
-//! ranking (and hybrid: BM25 over generated 12–23-word memories, 6-word queries): the search path `SqlMemoryManager` uses (`SearchIndex::rank`: int8 first pass,
-//! exact re-rank) against the plain exact f32 scan, on two data sets:
+//! ranking (and hybrid: BM25 over generated 12–23-word memories, 6-word queries): the search path
+//! `SqlMemoryManager` uses (`SearchIndex::rank`: int8 first pass, exact re-rank) against the
+//! plain exact f32 scan, on two data sets:
 //!
 //! - `uniform`: random directions (every cosine near 0, the top 10 barely above the rest);
 //! - `clustered`: 1000 random centres, each memory a centre plus noise (cosine ~0.8 inside a

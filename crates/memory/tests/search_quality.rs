@@ -1,7 +1,8 @@
 //! Retrieval quality on the labelled set (`tests/fixtures/labelled_set.json`): recall@5 and MRR
 //! for vector-only, BM25-only and hybrid ranking, printed, with hybrid required to beat both.
 //!
-//! `quality_with` is generic over the embedder, so the same check runs with MiniLM once wired.
+//! `quality_on` is generic over the embedder, so the same checks run with the lexical fallback and
+//! with MiniLM.
 
 use std::sync::Arc;
 
@@ -13,11 +14,6 @@ use talab_memory::{Embedder, MemoryRecords, SqlMemoryManager};
 const SET: &str = include_str!("fixtures/labelled_set.json");
 /// Written after the fusion was chosen on [`SET`], by someone who had not read it.
 const HELD_OUT: &str = include_str!("fixtures/labelled_set_heldout.json");
-
-/// Evaluates any embedder on the labelled set, in a fresh SQLite store.
-async fn quality_with(embedder: Arc<dyn Embedder>) -> EvalReport {
-    quality_on(embedder, SET).await
-}
 
 /// Evaluates any embedder on a labelled set (its JSON), in a fresh SQLite store.
 async fn quality_on(embedder: Arc<dyn Embedder>, json: &str) -> EvalReport {
@@ -33,7 +29,7 @@ async fn quality_on(embedder: Arc<dyn Embedder>, json: &str) -> EvalReport {
 
 #[tokio::test]
 async fn hybrid_beats_each_half_with_the_lexical_embedder() {
-    let report = quality_with(Arc::new(LexicalEmbedder::new())).await;
+    let report = quality_on(Arc::new(LexicalEmbedder::new()), SET).await;
     println!("{report}");
     let (v, l, h) = (
         report.mode(SearchMode::Vector),
@@ -137,16 +133,15 @@ async fn score_set(embedder: &dyn Embedder, set: LabelledSet) -> Scored {
 }
 
 impl Scored {
-    /// Mean recall@5 and MRR of ranking every memory by `score(query's scores, memory)`.
-    fn quality(&self, score: impl Fn(&[(f32, f32)], usize) -> f32) -> (f64, f64) {
+    /// Mean recall@5 and MRR of ranking every memory by `fuse(one query's (cosine, bm25) of every
+    /// memory)`, which gives each memory's score.
+    fn quality(&self, fuse: impl Fn(&[(f32, f32)]) -> Vec<f32>) -> (f64, f64) {
         let (mut recall, mut mrr) = (0.0, 0.0);
         for (q, scores) in self.set.queries.iter().zip(&self.scores) {
-            let mut order: Vec<(usize, f32)> = (0..scores.len()).map(|i| (i, score(scores, i))).collect();
-            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let labels: Vec<&str> = order
-                .iter()
-                .map(|(i, _)| self.set.memories[*i].id.as_str())
-                .collect();
+            let fused = fuse(scores);
+            let mut order: Vec<usize> = (0..fused.len()).collect();
+            order.sort_by(|a, b| fused[*b].total_cmp(&fused[*a]).then(a.cmp(b)));
+            let labels: Vec<&str> = order.iter().map(|i| self.set.memories[*i].id.as_str()).collect();
             let (r, m) = judge(&labels, &q.relevant);
             recall += r;
             mrr += m;
@@ -156,12 +151,22 @@ impl Scored {
     }
 }
 
-/// Each score's rank among `values` (0 = highest, ties share the first rank).
-fn ranks(values: impl Iterator<Item = f32>) -> Vec<usize> {
-    let values: Vec<f32> = values.collect();
+/// Each value's rank (0 = highest, ties share the first rank).
+fn ranks(values: &[f32]) -> Vec<usize> {
     values
         .iter()
         .map(|v| values.iter().filter(|w| *w > v).count())
+        .collect()
+}
+
+/// `values` scaled to [0, 1] (all 0 when they are all equal).
+fn min_max(values: &[f32]) -> Vec<f32> {
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    values
+        .iter()
+        .map(|x| if hi > lo { (x - lo) / (hi - lo) } else { 0.0 })
         .collect()
 }
 
@@ -179,39 +184,48 @@ async fn print_fusion_study(name: &str, embedder: &dyn Embedder) {
         scored.set.memories.len(),
         scored.set.queries.len()
     );
-    line("vector".into(), scored.quality(|s, i| s[i].0));
-    line("bm25".into(), scored.quality(|s, i| s[i].1));
+    let cosines = |s: &[(f32, f32)]| s.iter().map(|x| x.0).collect::<Vec<f32>>();
+    let bm25 = |s: &[(f32, f32)]| s.iter().map(|x| x.1).collect::<Vec<f32>>();
+    line("vector".into(), scored.quality(cosines));
+    line("bm25".into(), scored.quality(bm25));
     for k in [10.0f32, 60.0] {
         line(
             format!("rrf K {k}"),
-            scored.quality(|s, i| {
-                let rc = ranks(s.iter().map(|x| x.0))[i] as f32;
-                let rl = ranks(s.iter().map(|x| x.1))[i] as f32;
-                1.0 / (k + rc) + if s[i].1 > 0.0 { 1.0 / (k + rl) } else { 0.0 }
+            scored.quality(|s| {
+                let (rc, rl) = (ranks(&cosines(s)), ranks(&bm25(s)));
+                (0..s.len())
+                    .map(|i| {
+                        1.0 / (k + rc[i] as f32)
+                            + if s[i].1 > 0.0 {
+                                1.0 / (k + rl[i] as f32)
+                            } else {
+                                0.0
+                            }
+                    })
+                    .collect()
             }),
         );
     }
     for beta in [0.02f32, 0.05, 0.1, 0.15, 0.2, 0.3] {
         line(
             format!("cosine + {beta}·bm25/max"),
-            scored.quality(|s, i| {
+            scored.quality(|s| {
                 let max = s.iter().map(|x| x.1).fold(0.0f32, f32::max);
-                s[i].0 + if max > 0.0 { beta * s[i].1 / max } else { 0.0 }
+                s.iter()
+                    .map(|&(c, l)| c + if max > 0.0 { beta * l / max } else { 0.0 })
+                    .collect()
             }),
         );
     }
     for alpha in [0.5f32, 0.7, 0.8, 0.9] {
         line(
             format!("min-max {alpha}·cos + rest·bm25"),
-            scored.quality(|s, i| {
-                let mm = |f: fn(&(f32, f32)) -> f32| {
-                    let (lo, hi) = s
-                        .iter()
-                        .map(f)
-                        .fold((f32::MAX, f32::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    if hi > lo { (f(&s[i]) - lo) / (hi - lo) } else { 0.0 }
-                };
-                alpha * mm(|x| x.0) + (1.0 - alpha) * mm(|x| x.1)
+            scored.quality(|s| {
+                let (c, l) = (min_max(&cosines(s)), min_max(&bm25(s)));
+                c.iter()
+                    .zip(&l)
+                    .map(|(c, l)| alpha * c + (1.0 - alpha) * l)
+                    .collect()
             }),
         );
     }

@@ -233,6 +233,20 @@ impl SearchIndex {
             }
         }
         let exact = |slot: usize| dot(self.matrix.row(slot), query);
+        // A hit ranked by `rank`, reporting its exact cosine.
+        let with_cosine = |(slot, rank): (usize, f32)| Ranked {
+            slot,
+            cosine: exact(slot),
+            rank,
+        };
+        // The kept memories that share a term with the query, with their BM25 score.
+        let bm25_matches = |lexical: &[f32]| -> Vec<(usize, f32)> {
+            above
+                .iter()
+                .filter(|b| lexical[b.slot] > 0.0)
+                .map(|b| (b.slot, lexical[b.slot]))
+                .collect()
+        };
         let mut hits: Vec<Ranked> = match request.mode {
             SearchMode::Vector => self
                 .best_by_cosine(query, &above, request.limit)
@@ -244,20 +258,11 @@ impl SearchIndex {
                 })
                 .collect(),
             SearchMode::Lexical => {
-                let lexical = self.bm25.scores(&request.query);
-                let matching: Vec<(usize, f32)> = above
-                    .iter()
-                    .filter(|b| lexical[b.slot] > 0.0)
-                    .map(|b| (b.slot, lexical[b.slot]))
-                    .collect();
+                let matching = bm25_matches(&self.bm25.scores(&request.query));
                 below_threshold += above.len() - matching.len();
                 self.best_by(matching, request.limit)
                     .into_iter()
-                    .map(|(slot, rank)| Ranked {
-                        slot,
-                        cosine: exact(slot),
-                        rank,
-                    })
+                    .map(with_cosine)
                     .collect()
             }
             SearchMode::Hybrid => {
@@ -268,22 +273,13 @@ impl SearchIndex {
                         let scale = if best > 0.0 { bm25_weight / best } else { 0.0 };
                         self.best_by_cosine_plus(query, &above, request.limit, |slot| scale * lexical[slot])
                             .into_iter()
-                            .map(|(slot, rank)| Ranked {
-                                slot,
-                                cosine: exact(slot),
-                                rank,
-                            })
+                            .map(with_cosine)
                             .collect()
                     }
                     Fusion::Rrf { k } => {
                         let depth = request.limit.max(hybrid::DEPTH);
                         let by_cosine = self.best_by_cosine(query, &above, depth);
-                        let matching: Vec<(usize, f32)> = above
-                            .iter()
-                            .filter(|b| lexical[b.slot] > 0.0)
-                            .map(|b| (b.slot, lexical[b.slot]))
-                            .collect();
-                        let by_bm25 = self.best_by(matching, depth);
+                        let by_bm25 = self.best_by(bm25_matches(&lexical), depth);
                         let fused = hybrid::fuse_weighted(&by_cosine, &by_bm25, k, hybrid::VECTOR_WEIGHT);
                         let cosines: HashMap<usize, f32> = by_cosine.iter().copied().collect();
                         fused
