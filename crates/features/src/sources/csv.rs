@@ -55,6 +55,43 @@ impl FromStr for CsvFormat {
     }
 }
 
+/// The line an editor shows for a record, counted from the bytes themselves: the csv crate's own
+/// line count was one short on files with `\r\n` line ends (as exported on Windows).
+/// Offsets only grow while a file is read, so each newline is counted once.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the record that starts at `byte` (offsets at or after the last one
+    /// asked). The csv reader may report a record's start before the line end that precedes it
+    /// (the `\n` of a `\r\n`, or blank lines): those are skipped first.
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut end = (byte as usize).min(self.bytes.len());
+        while end < self.bytes.len() && matches!(self.bytes[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end > self.offset {
+            self.line += self.bytes[self.offset..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.offset = end;
+        }
+        self.line
+    }
+}
+
 /// A parsed good row and the line it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvRow {
@@ -186,11 +223,12 @@ pub fn parse_csv_of(
         name: None,
     };
     let mut seen: HashMap<DateTime<Utc>, u64> = HashMap::new();
+    let mut lines = LineCounter::new(bytes);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 parsed.bad.push(BadCsvRow {
                     line,
                     column: "(row)".into(),
@@ -200,7 +238,7 @@ pub fn parse_csv_of(
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
