@@ -7,7 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use talab_orchestrator::routing::{STRICT_KEY, TOOL_KEY};
-use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult, validate_environment};
+use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult};
 
 use super::tasks;
 use crate::cli::RunArgs;
@@ -67,20 +67,14 @@ pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
     if result.success {
         Ok(())
     } else {
-        Err(failure(config, &result))
+        Err(failure(&result))
     }
 }
 
-/// The error line of a failed task: what went wrong, and where to read more. The engine only
-/// knows that an unconfigured platform has no adapter; the line says what is missing instead.
-fn failure(config: &Config, result: &TaskResult) -> CliError {
-    let mut error = result.error.clone().unwrap_or_else(|| "the task failed".into());
+/// The error line of a failed task: what went wrong, and where to read more.
+fn failure(result: &TaskResult) -> CliError {
+    let error = result.error.clone().unwrap_or_else(|| "the task failed".into());
     let hint = if error.starts_with("no platform can run") {
-        for (platform, status) in validate_environment(&wiring::environment(config)) {
-            if !status.configured {
-                error = error.replace(&format!("no adapter for {platform}"), &status.message);
-            }
-        }
         " (`talab status` shows what is configured)"
     } else {
         ""

@@ -9,6 +9,7 @@ mod http;
 mod local;
 mod openai;
 mod process_group;
+mod unconfigured;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,24 +23,30 @@ pub use claude_code::ClaudeCodeAdapter;
 pub use gemini::{GEMINI_DEFAULT_BASE_URL, GEMINI_DEFAULT_MODEL, GeminiAdapter};
 pub use local::{LocalAdapter, LocalTool, LocalToolRegistry};
 pub use openai::{OPENAI_DEFAULT_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAiAdapter};
+pub use unconfigured::UnconfiguredAdapter;
 
 use crate::{
     EnvironmentConfig, OrchestratorError, Platform, PlatformAdapter, PriceTable, Task, validate_environment,
 };
 
-/// An adapter for every configured platform (key set, OpenAI-compatible server given, `claude`
-/// found; `local` always), in [`Platform::ALL`] order. `timeout` bounds each call.
+/// An adapter for every platform, in [`Platform::ALL`] order: the real one where it is configured
+/// (key set, OpenAI-compatible server given, `claude` found; `local` always), else an
+/// [`UnconfiguredAdapter`] carrying the reason. `timeout` bounds each call.
 pub fn build(
     cfg: &EnvironmentConfig,
     prices: Arc<PriceTable>,
     local: LocalToolRegistry,
     timeout: Duration,
 ) -> Result<Vec<Arc<dyn PlatformAdapter>>, OrchestratorError> {
-    let status = validate_environment(cfg);
+    let mut status = validate_environment(cfg);
     let mut adapters = Vec::new();
     for &platform in Platform::ALL {
-        if status.get(&platform).is_some_and(|s| s.configured) {
-            adapters.push(adapter_for(platform, cfg, &prices, &local, timeout)?);
+        match status.remove(&platform) {
+            Some(s) if !s.configured => {
+                let adapter: Arc<dyn PlatformAdapter> = Arc::new(UnconfiguredAdapter::new(platform, s));
+                adapters.push(adapter);
+            }
+            _ => adapters.push(adapter_for(platform, cfg, &prices, &local, timeout)?),
         }
     }
     Ok(adapters)
@@ -111,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn build_creates_an_adapter_per_configured_platform() {
+    fn build_gives_every_platform_an_adapter_and_the_unconfigured_their_reason() {
         let prices = Arc::new(PriceTable::builtin());
         let t = Duration::from_secs(5);
         let none = build(
@@ -122,9 +129,16 @@ mod tests {
         )
         .unwrap();
         let names: Vec<Platform> = none.iter().map(|a| a.platform()).collect();
-        // `claude` may or may not be on this machine's PATH; the HTTP platforms need keys.
-        assert!(names.ends_with(&[Platform::Local]), "{names:?}");
-        assert!(!names.contains(&Platform::Claude) && !names.contains(&Platform::Gemini));
+        assert_eq!(names, Platform::ALL, "one adapter per platform, in order");
+        let status = |a: &[Arc<dyn PlatformAdapter>], p: Platform| {
+            a.iter().find(|a| a.platform() == p).unwrap().status()
+        };
+        // The HTTP platforms need keys; the reason is the environment's own message.
+        let claude = status(&none, Platform::Claude);
+        assert!(!claude.configured);
+        assert_eq!(claude.message, "ANTHROPIC_API_KEY is not set");
+        assert!(!status(&none, Platform::Gemini).configured);
+        assert!(status(&none, Platform::Local).usable());
 
         let mut cfg = EnvironmentConfig::default();
         cfg.claude.api_key = Some(Secret::new("sk-ant-x"));
@@ -132,16 +146,14 @@ mod tests {
         cfg.chatgpt.base_url = Some("http://localhost:11434/v1".into());
         cfg.claude_code.binary = Some("/definitely/not/here/claude".into());
         let all = build(&cfg, prices, LocalToolRegistry::new(), t).unwrap();
-        let names: Vec<Platform> = all.iter().map(|a| a.platform()).collect();
-        assert_eq!(
-            names,
-            [
-                Platform::Claude,
-                Platform::Chatgpt,
-                Platform::Gemini,
-                Platform::Local
-            ]
-        );
-        assert!(all.iter().all(|a| a.status().usable()));
+        for p in [
+            Platform::Claude,
+            Platform::Chatgpt,
+            Platform::Gemini,
+            Platform::Local,
+        ] {
+            assert!(status(&all, p).usable(), "{p}");
+        }
+        assert!(!status(&all, Platform::ClaudeCode).configured, "no such binary");
     }
 }
