@@ -290,21 +290,52 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
             FeatureError::SourceConflict { .. } | FeatureError::InvalidSymbol { .. }
         )
     });
-    let message = failures
-        .iter()
-        .map(|(s, e)| format!("{s}: {e}"))
-        .collect::<Vec<_>>()
-        .join("\n       ");
-    let message = format!(
-        "{} of {} symbols failed:\n       {message}",
-        failures.len(),
-        symbols.len()
-    );
+    let message = match unreachable_sources(&failures) {
+        Some(lines) => lines,
+        None => {
+            let lines = failures
+                .iter()
+                .map(|(s, e)| format!("{s}: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n       ");
+            format!(
+                "{} of {} symbols failed:\n       {lines}",
+                failures.len(),
+                symbols.len()
+            )
+        }
+    };
     Err(if usage {
         CliError::usage(message)
     } else {
         CliError::failure(message)
     })
+}
+
+/// When every failure is "no source could serve it" (offline, say): one line per source with its
+/// reason (the same for every symbol, so said once), and one line saying what to do.
+fn unreachable_sources(failures: &[(String, FeatureError)]) -> Option<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut symbols = Vec::new();
+    for (symbol, e) in failures {
+        let FeatureError::NoSource { reasons, .. } = e else {
+            return None;
+        };
+        symbols.push(symbol.as_str());
+        for (source, reason) in reasons {
+            let line = format!("{source}: {reason}");
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    let example = symbols.first().copied().unwrap_or("SYMBOL");
+    Some(format!(
+        "no price source could serve {}:\n       {}\n       what to do: check this machine's network \
+         access to those hosts, or load prices from a file: talab ingest csv FILE --symbol {example}",
+        symbols.join(", "),
+        lines.join("\n       ")
+    ))
 }
 
 fn names(chain: &SourceChain) -> String {

@@ -118,6 +118,13 @@ pub enum FeatureError {
     /// pair): the next source may, so the default chain falls through on this one.
     #[error("price source {source_name} is unavailable: {reason}")]
     SourceUnavailable { source_name: String, reason: String },
+    /// Every source of a chain was unavailable for a symbol; each one's reason, in chain order.
+    #[error("no price source could serve {symbol}: {}", source_reasons(.reasons))]
+    NoSource {
+        symbol: String,
+        /// (source, reason) per source tried.
+        reasons: Vec<(String, String)>,
+    },
     /// No signal definition has this id.
     #[error("unknown signal '{signal_id}'; known signals: {}", list_or_none(known))]
     UnknownSignal { signal_id: String, known: Vec<String> },
@@ -138,6 +145,17 @@ fn list_or_none(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
+}
+
+fn source_reasons(reasons: &[(String, String)]) -> String {
+    if reasons.is_empty() {
+        return "no source is configured".into();
+    }
+    reasons
+        .iter()
+        .map(|(source, reason)| format!("{source}: {reason}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]

@@ -119,25 +119,20 @@ impl SourceChain {
                         Some(n) => format!("{symbol}: {e}; trying {n}"),
                         None => format!("{symbol}: {e}"),
                     };
-                    tracing::warn!("{note}");
+                    // Not a warning: the caller gets the note (on success) or the reason (in the
+                    // error), and says it once.
+                    tracing::debug!("{note}");
                     notes.push(note);
-                    reasons.push(e.to_string());
+                    if let FeatureError::SourceUnavailable { source_name, reason } = e {
+                        reasons.push((source_name, reason));
+                    }
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(FeatureError::SourceUnavailable {
-            source_name: self
-                .kinds()
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            reason: if reasons.is_empty() {
-                "no source is configured".into()
-            } else {
-                format!("none could serve {symbol}: {}", reasons.join("; "))
-            },
+        Err(FeatureError::NoSource {
+            symbol: symbol.to_string(),
+            reasons,
         })
     }
 }

@@ -216,7 +216,9 @@ impl HttpClient {
                 None,
             )
         } else if e.is_connect() {
-            CallError::fatal(self.unavailable(format!("cannot reach {url}: {}", error_chain(&e))))
+            // The host and the innermost cause ("Connection refused", the DNS failure): the
+            // layers between (client error, connect) say nothing more to a user.
+            CallError::fatal(self.unavailable(format!("cannot reach {} ({})", host_of(url), root_cause(&e))))
         } else {
             CallError::retry(
                 self.failed(format!("request to {url} failed: {}", error_chain(&e))),
@@ -360,6 +362,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The innermost error of a chain.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
+/// `host[:port]` of a URL (the URL itself if it does not parse).
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
 }
 
 /// The last day a source may deliver: `until`, but never today (UTC) or later, whose candle is
