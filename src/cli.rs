@@ -128,6 +128,9 @@ pub struct DemoArgs {
     /// Keep the demo database in this folder instead of a throw-away one.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Machine-readable output: one JSON object with both refreshes and the answer.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +154,9 @@ pub struct EmaArgs {
     /// table, csv or json.
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// The same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -321,7 +327,7 @@ pub enum MemoryAction {
     Search {
         query: String,
         /// Minimum cosine similarity (default: the embedder's own threshold).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         threshold: Option<f32>,
         /// At most this many hits.
         #[arg(long, default_value_t = talab_memory::DEFAULT_LIMIT)]

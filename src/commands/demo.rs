@@ -13,7 +13,7 @@ use crate::commands::{ask, ema};
 use crate::config::{Config, Overrides};
 use crate::exit::CliError;
 use crate::flow::ema_tool::RefreshRequest;
-use crate::wiring;
+use crate::{output, wiring};
 
 const SYMBOLS: [&str; 2] = ["BTC", "ETH"];
 
@@ -38,11 +38,17 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
         database_url: Some(format!("sqlite://{}", dir.join("talab-demo.db").display())),
     };
     let config = Config::load(&demo_overrides)?;
-    println!(
+    // With --json the narrative is left out and one object is printed at the end.
+    let say = |text: String| {
+        if !args.json {
+            println!("{text}");
+        }
+    };
+    say(format!(
         "talab demo — the whole flow, offline, in a throw-away database ({})",
         dir.display()
-    );
-    println!("NOTE: the prices below are SYNTHETIC (a seeded random walk), not market data.\n");
+    ));
+    say("NOTE: the prices below are SYNTHETIC (a seeded random walk), not market data.\n".into());
 
     let db = wiring::open(&config).await?;
     // Prices end yesterday, so that "today" in the question is the day the refresh ran.
@@ -50,34 +56,42 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
     let start = last - Duration::days(args.days as i64 - 1);
     let source = SyntheticSource::new(42).with_start(start);
     let symbols: Vec<String> = SYMBOLS.iter().map(|s| s.to_string()).collect();
-    println!("1. talab ingest synthetic --symbols BTC,ETH --days {}", args.days);
+    say(format!(
+        "1. talab ingest synthetic --symbols BTC,ETH --days {}",
+        args.days
+    ));
     ingest(&db, &source, &symbols, args.days - 1).await?;
-    println!(
+    say(format!(
         "   {} days per symbol, {start} .. {}\n",
         args.days - 1,
         last - Duration::days(1)
-    );
+    ));
 
-    let flow = wiring::flow(&config, &db, EmaRefresher::open(db.clone()).await?, !quiet).await?;
+    let narrate = !quiet && !args.json;
+    let flow = wiring::flow(&config, &db, EmaRefresher::open(db.clone()).await?, narrate).await?;
     let request = RefreshRequest {
         symbols: symbols.clone(),
         ..RefreshRequest::default()
     };
-    println!("2. talab refresh-ema --symbols BTC,ETH   (an orchestrated task on the local platform)");
+    say("2. talab refresh-ema --symbols BTC,ETH   (an orchestrated task on the local platform)".into());
     let first = flow.refresh(&request).await?;
-    ema::print_summary(&first);
+    if !args.json {
+        ema::print_summary(&first);
+    }
 
-    println!("\n3. one more day arrives; talab refresh-ema --symbols BTC,ETH   (incremental)");
+    say("\n3. one more day arrives; talab refresh-ema --symbols BTC,ETH   (incremental)".into());
     ingest(&db, &source, &symbols, args.days).await?;
     let second = flow.refresh(&request).await?;
-    ema::print_summary(&second);
-    println!(
+    if !args.json {
+        ema::print_summary(&second);
+    }
+    say(format!(
         "   the task's memory context held the first run:\n{}",
         indent(&second.context)
-    );
+    ));
 
     let question = "what EMAs ran today";
-    println!("\n4. talab ask \"{question}\"");
+    say(format!("\n4. talab ask \"{question}\""));
     let memory = flow.memory.clone();
     let answer = crate::flow::ask::ask(
         &memory,
@@ -88,14 +102,25 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
         wiring::timezone(&config),
     )
     .await?;
-    ask::print_answer(&answer);
-
-    println!("\nThose prices were SYNTHETIC. To do it for real:");
-    println!(
-        "  talab ingest csv ../shared/data/coin_Bitcoin.csv     # or: talab ingest fetch --symbols BTC,ETH"
-    );
-    println!("  talab refresh-ema --symbols BTC");
-    println!("  talab ask \"what EMAs ran today\"");
+    if args.json {
+        output::json(&serde_json::json!({
+            "synthetic": true,
+            "database": dir.join("talab-demo.db"),
+            "days": args.days,
+            "symbols": symbols,
+            "refreshes": [&first, &second],
+            "answer": answer,
+        }))?;
+    } else {
+        ask::print_answer(&answer);
+        println!("\nThose prices were SYNTHETIC. To do it for real:");
+        println!(
+            "  talab ingest csv tests/data/coin_Bitcoin.csv    # in the repository: 2,862 real BTC days; \
+             or: talab ingest fetch --symbols BTC,ETH"
+        );
+        println!("  talab refresh-ema --symbols BTC");
+        println!("  talab ask \"what EMAs ran today\"");
+    }
     if first.run.error.is_some() || second.run.error.is_some() {
         return Err(CliError::failure("a demo refresh failed; see above"));
     }

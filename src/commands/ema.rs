@@ -223,7 +223,11 @@ async fn fetch_missing(
 
 pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
     let tf = Timeframe::parse(&args.tf)?.code();
-    let format = args.format.to_ascii_lowercase();
+    let format = if args.json {
+        "json".to_string()
+    } else {
+        args.format.to_ascii_lowercase()
+    };
     if !["table", "csv", "json"].contains(&format.as_str()) {
         return Err(CliError::usage(format!(
             "--format must be table, csv or json, not '{}'",
@@ -234,10 +238,11 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
     let engine = EmaRefresher::open(db.clone()).await?;
     let named = [Timeframe::parse(&tf)?];
     let (symbol, ..) = engine.check_symbol(&args.symbol, None, &named).await?;
+    let stored = stored_days(&db, &symbol, &tf).await?;
     let (from, to) = match (args.date, args.from, args.to) {
         (Some(d), ..) => (Some(d), Some(d)),
-        (None, None, None) => match last_day(&db, &symbol, &tf).await? {
-            Some(last) => (Some(last), Some(last)),
+        (None, None, None) => match stored {
+            Some((_, last)) => (Some(last), Some(last)),
             None => {
                 return Err(CliError::failure(format!(
                     "no {tf} EMAs stored for {symbol}; run `talab refresh-ema --symbols {symbol}`"
@@ -254,34 +259,74 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
         to,
     };
     let rows = read_emas(&db, &query).await?;
+    if rows.is_empty() {
+        // Nothing to show is not a failure; say why, on stderr (stdout stays valid JSON/CSV).
+        eprintln!("{}", why_empty(&symbol, &tf, stored, from, to));
+    }
     match format.as_str() {
         "json" => output::json(&rows),
         "csv" => print_csv(&rows),
         _ => {
-            if rows.is_empty() {
-                println!(
-                    "no {tf} EMAs stored for {symbol} on those days; run `talab refresh-ema --symbols {symbol}`"
-                );
-                return Ok(());
+            if !rows.is_empty() {
+                print_table(&rows);
             }
-            print_table(&rows);
             Ok(())
         }
     }
 }
 
-async fn last_day(db: &Database, symbol: &str, tf: &str) -> Result<Option<NaiveDate>, CliError> {
+/// Why a query found no rows: nothing stored, a range outside the stored days, or a filter.
+fn why_empty(
+    symbol: &str,
+    tf: &str,
+    stored: Option<(NaiveDate, NaiveDate)>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> String {
+    let Some((first, last)) = stored else {
+        return format!("no {tf} EMAs stored for {symbol}; run `talab refresh-ema --symbols {symbol}`");
+    };
+    let asked = match (from, to) {
+        (Some(f), Some(t)) if f == t => f.to_string(),
+        (f, t) => format!(
+            "{} .. {}",
+            f.map_or("…".into(), |d| d.to_string()),
+            t.map_or("…".into(), |d| d.to_string())
+        ),
+    };
+    if from.is_some_and(|f| f > last) {
+        format!("{asked} is after the last stored {tf} day of {symbol}, {last}")
+    } else if to.is_some_and(|t| t < first) {
+        format!("{asked} is before the first stored {tf} day of {symbol}, {first}")
+    } else {
+        format!("no {tf} EMAs of {symbol} match (stored days: {first} .. {last}; check --periods)")
+    }
+}
+
+/// The first and last day with stored `tf` EMAs of `symbol`.
+async fn stored_days(
+    db: &Database,
+    symbol: &str,
+    tf: &str,
+) -> Result<Option<(NaiveDate, NaiveDate)>, CliError> {
     let table = if Timeframe::parse(tf)?.is_calendar() {
         "cmc_ema_multi_tf_cal"
     } else {
         "cmc_ema_multi_tf"
     };
-    let sql = format!("SELECT MAX(ts) FROM {table} WHERE symbol = $1 AND tf = $2");
-    let last: Option<chrono::DateTime<chrono::Utc>> = talab_db::on_pool!(db, pool => {
-        talab_db::sqlx::query_scalar(&sql).bind(symbol).bind(tf).fetch_one(pool).await
+    let sql = format!("SELECT MIN(ts), MAX(ts) FROM {table} WHERE symbol = $1 AND tf = $2");
+    type Range = (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    let range: Range = talab_db::on_pool!(db, pool => {
+        talab_db::sqlx::query_as(&sql).bind(symbol).bind(tf).fetch_one(pool).await
     })
     .map_err(|e| CliError::failure(format!("database error: {e}")))?;
-    Ok(last.map(|t| t.date_naive()))
+    Ok(match range {
+        (Some(first), Some(last)) => Some((first.date_naive(), last.date_naive())),
+        _ => None,
+    })
 }
 
 fn opt(v: Option<f64>) -> String {
