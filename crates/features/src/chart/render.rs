@@ -214,8 +214,13 @@ impl Plan {
         };
         let (lo, hi) = if log { (lo.log10(), hi.log10()) } else { (lo, hi) };
         let pad = ((hi - lo) * 0.04).max(if log { 0.01 } else { hi.abs() * 0.01 + 1e-9 });
-        // One day of room on each side so the first and last candles are whole.
-        let x = (first - Duration::days(1), last + Duration::days(1));
+        // Candles get one day of room on each side so the first and last are whole (the axis
+        // labels stay inside the asked days, see `draw`); a close line starts and ends on them.
+        let x = if candles {
+            (first - Duration::days(1), last + Duration::days(1))
+        } else {
+            (first, last)
+        };
         let days = (x.1 - x.0).num_days().max(1) as f64;
         let candle_px = ((plot_px as f64 / days) * 0.7).clamp(1.0, 15.0) as u32;
         Self {
@@ -279,13 +284,8 @@ where
     let log = plan.log;
     let y_fmt = move |v: &f64| price_label(if log { 10f64.powf(*v) } else { *v });
     let span_days = (plan.x.1 - plan.x.0).num_days();
-    let x_fmt = move |d: &NaiveDate| {
-        if span_days > 3 * 365 {
-            d.format("%Y-%m").to_string()
-        } else {
-            d.format("%Y-%m-%d").to_string()
-        }
-    };
+    let days = data.days().expect("checked by render");
+    let x_fmt = move |d: &NaiveDate| x_label(*d, days, span_days);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(215, 215, 215));
@@ -342,6 +342,7 @@ where
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
     let mut ids: Vec<&str> = data.markers.iter().map(|m| m.signal_id.as_str()).collect();
+    ids.sort_unstable();
     ids.dedup();
     for kind in [
         (MarkerKind::Entry, Side::Long),
@@ -356,16 +357,7 @@ where
         if picked.is_empty() {
             continue;
         }
-        let label = match kind {
-            (MarkerKind::Entry, Side::Long) => "long entry",
-            (MarkerKind::Entry, Side::Short) => "short entry",
-            _ => "exit",
-        };
-        let label = if ids.len() == 1 {
-            format!("{} {label}", ids[0])
-        } else {
-            label.to_string()
-        };
+        let label = marker_label(&ids, kind.0, kind.1);
         let shape = move |(x, y): (i32, i32)| -> Vec<(i32, i32)> {
             match kind {
                 (MarkerKind::Entry, Side::Long) => vec![(x, y - 7), (x - 6, y + 5), (x + 6, y + 5)],
@@ -407,4 +399,69 @@ where
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// A date on the x axis; blank outside the chart's days (the candles' margin is not a day of it).
+fn x_label(d: NaiveDate, (first, last): (NaiveDate, NaiveDate), span_days: i64) -> String {
+    if d < first || d > last {
+        String::new()
+    } else if span_days > 3 * 365 {
+        d.format("%Y-%m").to_string()
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// The legend text of one marker kind: "long entry", "exit"; with one signal, its id first, and
+/// the side only when the id does not already say it ("ema_9_21_long entry", not "… long entry").
+fn marker_label(ids: &[&str], kind: MarkerKind, side: Side) -> String {
+    let side_word = match side {
+        Side::Long => "long",
+        Side::Short => "short",
+    };
+    let what = match kind {
+        MarkerKind::Entry => format!("{side_word} entry"),
+        MarkerKind::Exit => "exit".to_string(),
+    };
+    match ids {
+        [id] if kind == MarkerKind::Entry && id.ends_with(&format!("_{side_word}")) => format!("{id} entry"),
+        [id] => format!("{id} {what}"),
+        _ => what,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_axis_names_no_day_outside_the_chart() {
+        let day = |d| NaiveDate::from_ymd_opt(2020, 1, d).unwrap();
+        let days = (day(2), day(30));
+        assert_eq!(x_label(day(1), days, 30), "");
+        assert_eq!(x_label(day(2), days, 30), "2020-01-02");
+        assert_eq!(x_label(day(30), days, 30), "2020-01-30");
+        assert_eq!(x_label(day(31), days, 30), "");
+        assert_eq!(x_label(day(15), days, 4 * 365), "2020-01");
+    }
+
+    #[test]
+    fn the_side_is_said_once() {
+        assert_eq!(
+            marker_label(&["ema_9_21_long"], MarkerKind::Entry, Side::Long),
+            "ema_9_21_long entry"
+        );
+        assert_eq!(
+            marker_label(&["ema_9_21_long"], MarkerKind::Exit, Side::Long),
+            "ema_9_21_long exit"
+        );
+        assert_eq!(
+            marker_label(&["rsi_mr"], MarkerKind::Entry, Side::Short),
+            "rsi_mr short entry"
+        );
+        assert_eq!(
+            marker_label(&["a", "b"], MarkerKind::Entry, Side::Long),
+            "long entry"
+        );
+    }
 }
