@@ -1,26 +1,6 @@
 //! The `talab` binary as a user runs it: help, status, config, exit codes and error lines.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-/// Runs talab with a clean environment: its own TALAB_HOME, no provider keys, and a PATH on
-/// which no `claude` binary exists.
-fn talab(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
-    cmd.env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .env("RUST_LOG", "trace")
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run the talab binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::util::{talab, text};
 
 #[test]
 fn help_lists_every_command_the_specs_name() {
@@ -130,6 +110,8 @@ fn keys_configure_platforms_and_never_show() {
     let env = [
         ("ANTHROPIC_API_KEY", key),
         ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+        // Every log line, so a key in any of them would show.
+        ("RUST_LOG", "trace"),
     ];
     let out = talab(home.path(), &["status", "--json"], &env);
     assert_eq!(out.status.code(), Some(0));
@@ -257,4 +239,52 @@ async fn status_works_on_postgres_too() {
             "{table} missing from {tables:?}"
         );
     }
+}
+
+/// With no platform configured, each one's own reason is named: built from data, not edited text
+/// (it once read "claude_code: ANTHROPIC_API_KEY is not set_code").
+#[test]
+fn no_platform_names_each_ones_reason() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(
+        home.path(),
+        &["run", "Explain EMAs", "--type", "code_generation"],
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("claude: ANTHROPIC_API_KEY is not set"), "{err}");
+    assert!(err.contains("claude_code: "), "{err}");
+    assert!(!err.contains("set_code") && !err.contains("no adapter"), "{err}");
+    assert!(err.contains("talab status"), "{err}");
+}
+
+/// Logs into a pipe carry no colour codes (and NO_COLOR is honoured on a terminal: unit test).
+#[test]
+fn logs_into_a_pipe_are_plain_text() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(home.path(), &["status"], &[("RUST_LOG", "trace")]);
+    let err = text(&out.stderr);
+    assert!(err.lines().count() > 3, "trace logs were written: {err}");
+    assert!(!err.contains('\u{1b}'), "an escape code in a pipe: {err:?}");
+}
+
+/// `demo --json` prints one object (no narrative) with both refreshes and the answer.
+#[test]
+fn demo_as_json() {
+    let home = tempfile::tempdir().unwrap();
+    let out = talab(home.path(), &["demo", "--days", "60", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(v["synthetic"], true);
+    assert_eq!(v["symbols"], serde_json::json!(["BTC", "ETH"]));
+    assert_eq!(v["refreshes"].as_array().unwrap().len(), 2);
+    assert!(
+        v["refreshes"][1]["context_ids"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{v}"
+    );
+    assert_eq!(v["answer"]["question"], "what EMAs ran today");
 }

@@ -1,14 +1,14 @@
 //! `talab refresh-ema` and `talab ema` as a user runs them: a kill -9 in the middle of a refresh,
 //! two refreshes at once, and bad requests, on SQLite and PostgreSQL.
 
-use std::ffi::OsStr;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, SyntheticSource, read_emas};
+
+use crate::util::{command, talab};
 
 const SYMBOLS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
 
@@ -21,21 +21,6 @@ fn refresh_all(json: bool) -> Vec<String> {
         args.push("--json".into());
     }
     args
-}
-
-fn talab_cmd<S: AsRef<OsStr>>(home: &Path, url: &str, args: impl IntoIterator<Item = S>) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_talab"));
-    c.env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .arg("--database-url")
-        .arg(url)
-        .args(args);
-    c
-}
-
-fn talab<S: AsRef<OsStr>>(home: &Path, url: &str, args: impl IntoIterator<Item = S>) -> Output {
-    talab_cmd(home, url, args).output().expect("run talab")
 }
 
 async fn load_synthetic(db: &Database, days: usize) {
@@ -78,7 +63,11 @@ async fn clean_reference(days: usize) -> (Vec<Row>, Duration) {
     load_synthetic(&t.db, days).await;
     let home = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let out = talab(home.path(), &t.url(), refresh_all(false));
+    let out = talab(
+        home.path(),
+        &refresh_all(false),
+        &[("TALAB_DATABASE_URL", &t.url())],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -97,7 +86,7 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
         let home = tempfile::tempdir().unwrap();
         load_synthetic(&t.db, DAYS).await;
         let url = t.url();
-        let mut child = talab_cmd(home.path(), &url, refresh_all(false))
+        let mut child = command(home.path(), &refresh_all(false), &[("TALAB_DATABASE_URL", &url)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -124,7 +113,7 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
             );
         }
 
-        let out = talab(home.path(), &url, refresh_all(true));
+        let out = talab(home.path(), &refresh_all(true), &[("TALAB_DATABASE_URL", &url)]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -143,7 +132,7 @@ async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
         load_synthetic(&t.db, DAYS).await;
         let url = t.url();
         let args = refresh_all(true);
-        let a = talab_cmd(home.path(), &url, &args)
+        let a = command(home.path(), &args, &[("TALAB_DATABASE_URL", &url)])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -154,7 +143,7 @@ async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
             .cloned()
             .chain(["--jobs".into(), "3".into()])
             .collect();
-        let b = talab_cmd(home.path(), &url, &jobs)
+        let b = command(home.path(), &jobs, &[("TALAB_DATABASE_URL", &url)])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -213,7 +202,7 @@ async fn bad_requests_exit_2_with_one_clear_line() {
         ),
     ];
     for (args, needle) in cases {
-        let out = talab(home.path(), &url, args);
+        let out = talab(home.path(), args, &[("TALAB_DATABASE_URL", &url)]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
@@ -230,8 +219,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
     let url = t.url();
     let out = talab(
         home.path(),
-        &url,
-        [
+        &[
             "refresh-ema",
             "--symbols",
             "aaa",
@@ -239,6 +227,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
             "1d,1W_CAL_ISO",
             "--no-fetch",
         ],
+        &[("TALAB_DATABASE_URL", &url)],
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -249,7 +238,11 @@ async fn refresh_then_show_as_table_csv_and_json() {
     );
     assert!(text.contains("EMA refresh completed for AAA"), "{text}");
 
-    let json = talab(home.path(), &url, ["ema", "AAA", "--format", "json"]);
+    let json = talab(
+        home.path(),
+        &["ema", "AAA", "--format", "json"],
+        &[("TALAB_DATABASE_URL", &url)],
+    );
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 7, "the last day, one row per default period");
@@ -260,8 +253,7 @@ async fn refresh_then_show_as_table_csv_and_json() {
 
     let csv = talab(
         home.path(),
-        &url,
-        [
+        &[
             "ema",
             "AAA",
             "--tf",
@@ -271,8 +263,57 @@ async fn refresh_then_show_as_table_csv_and_json() {
             "--format",
             "csv",
         ],
+        &[("TALAB_DATABASE_URL", &url)],
     );
     let text = String::from_utf8_lossy(&csv.stdout);
     assert!(text.starts_with("symbol,tf,day,ts,period"), "{text}");
     assert!(text.lines().count() > 20, "{text}");
+}
+
+/// `--json` is `--format json`; a day after the last stored one is named, exit 0, nothing shown.
+#[tokio::test]
+async fn json_flag_and_a_date_past_the_stored_days() {
+    let t = talab_db::testing::sqlite().await;
+    load_synthetic(&t.db, 100).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = t.url();
+    let env = [("TALAB_DATABASE_URL", url.as_str())];
+    let refresh = ["refresh-ema", "--symbols", "AAA", "--tfs", "1D", "--no-fetch"];
+    assert_eq!(talab(home.path(), &refresh, &env).status.code(), Some(0));
+
+    let flag = talab(home.path(), &["ema", "AAA", "--json"], &env);
+    let format = talab(home.path(), &["ema", "AAA", "--format", "json"], &env);
+    assert_eq!(
+        flag.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&flag.stderr)
+    );
+    assert_eq!(flag.stdout, format.stdout);
+    let rows: serde_json::Value = serde_json::from_slice(&flag.stdout).unwrap();
+    let last = rows[0]["day"].as_str().unwrap().to_string();
+
+    for format in ["table", "json", "csv"] {
+        let out = talab(
+            home.path(),
+            &["ema", "AAA", "--date", "2030-01-01", "--format", format],
+            &env,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        assert!(
+            err.contains(&format!(
+                "2030-01-01 is after the last stored 1D day of AAA, {last}"
+            )),
+            "{format}: {err}"
+        );
+        assert!(!err.contains("refresh-ema"), "no advice to refresh again: {err}");
+    }
+    let before = talab(home.path(), &["ema", "AAA", "--to", "2001-01-01"], &env);
+    assert!(
+        String::from_utf8_lossy(&before.stderr)
+            .contains("is before the first stored 1D day of AAA, 2016-01-"),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
 }

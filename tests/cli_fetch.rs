@@ -1,9 +1,9 @@
 //! `talab ingest fetch` against wiremock exchanges (base URLs from the environment and flags), and
 //! `talab timeframes`, as a user runs them.
 
-mod common;
+use crate::util;
 
-use common::{json_ok, talab_blocking, text};
+use util::{json_ok, talab, talab_async, text};
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
@@ -62,7 +62,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     let v = json_ok(
-        &common::talab(
+        &talab_async(
             home.path(),
             &[
                 "ingest",
@@ -86,7 +86,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     assert_eq!(r["report"]["inserted"], 5);
 
     // Up to date: nothing asked, said so.
-    let out = common::talab(
+    let out = talab_async(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-05"],
         &env,
@@ -101,7 +101,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
     assert!(text(&out.stdout).contains("up to date"), "{}", text(&out.stdout));
 
     // Only the new days; the summary table names them.
-    let out = common::talab(
+    let out = talab_async(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--until", "2024-01-08"],
         &env,
@@ -114,7 +114,7 @@ async fn fetch_from_binance_then_incrementally_then_assets_shows_the_series() {
         "{table}"
     );
 
-    let assets = json_ok(&talab_blocking(home.path(), &["assets", "--json"], &[]));
+    let assets = json_ok(&talab(home.path(), &["assets", "--json"], &[]));
     assert_eq!(
         (
             assets[0]["symbol"].as_str(),
@@ -159,7 +159,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
         ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
         ("TALAB_COINBASE_BASE_URL", coinbase.uri().leak()),
     ];
-    let out = common::talab(
+    let out = talab_async(
         home.path(),
         &[
             "ingest",
@@ -184,7 +184,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
     );
     assert!(text(&out.stdout).contains("coinbase"), "{}", text(&out.stdout));
 
-    let shown = json_ok(&talab_blocking(home.path(), &["config", "show", "--json"], &env));
+    let shown = json_ok(&talab(home.path(), &["config", "show", "--json"], &env));
     let text_of = |v: &Value| v.to_string();
     assert!(
         text_of(&shown).contains("TALAB_COINBASE_BASE_URL"),
@@ -195,7 +195,7 @@ async fn binance_451_falls_through_to_coinbase_and_flags_beat_the_environment() 
 #[test]
 fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab_blocking(
+    let out = talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "cmc"],
         &[],
@@ -206,7 +206,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
         "{}",
         text(&out.stderr)
     );
-    let out = talab_blocking(
+    let out = talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "csv"],
         &[],
@@ -217,7 +217,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
         "{}",
         text(&out.stderr)
     );
-    let out = talab_blocking(
+    let out = talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--source", "yahoo"],
         &[],
@@ -233,7 +233,7 @@ fn cmc_without_a_key_and_unknown_sources_are_usage_errors() {
 #[test]
 fn a_synthetic_series_is_not_extended_by_a_fetch() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab_blocking(
+    let out = talab(
         home.path(),
         &["ingest", "synthetic", "--symbols", "BTC", "--days", "10"],
         &[],
@@ -244,7 +244,7 @@ fn a_synthetic_series_is_not_extended_by_a_fetch() {
         ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
         ("TALAB_COINBASE_BASE_URL", "http://127.0.0.1:1"),
     ];
-    let out = talab_blocking(home.path(), &["ingest", "fetch", "--symbols", "BTC"], &env);
+    let out = talab(home.path(), &["ingest", "fetch", "--symbols", "BTC"], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
@@ -256,7 +256,7 @@ fn a_synthetic_series_is_not_extended_by_a_fetch() {
 #[test]
 fn timeframes_list_enable_and_disable() {
     let home = tempfile::tempdir().unwrap();
-    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab(home.path(), &["timeframes", "--json"], &[]));
     let codes = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -270,35 +270,31 @@ fn timeframes_list_enable_and_disable() {
     assert_eq!(listed[0]["tf_days_nominal"], 1);
     assert!(listed.as_array().unwrap().iter().all(|r| r["enabled"] == true));
 
-    let out = talab_blocking(home.path(), &["timeframes", "enable", "2w_cal_iso"], &[]);
+    let out = talab(home.path(), &["timeframes", "enable", "2w_cal_iso"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with("enabled 2W_CAL_ISO"),
         "{}",
         text(&out.stdout)
     );
-    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab(home.path(), &["timeframes", "--json"], &[]));
     assert!(codes(&listed).contains(&"2W_CAL_ISO".to_string()));
 
-    let out = talab_blocking(home.path(), &["timeframes", "disable", "1y_cal", "--json"], &[]);
+    let out = talab(home.path(), &["timeframes", "disable", "1y_cal", "--json"], &[]);
     let row = json_ok(&out);
     assert_eq!(
         (row["tf"].as_str(), row["enabled"].as_bool()),
         (Some("1Y_CAL"), Some(false))
     );
-    let listed = json_ok(&talab_blocking(home.path(), &["timeframes", "--json"], &[]));
+    let listed = json_ok(&talab(home.path(), &["timeframes", "--json"], &[]));
     assert!(!codes(&listed).contains(&"1Y_CAL".to_string()));
-    let all = json_ok(&talab_blocking(
-        home.path(),
-        &["timeframes", "--all", "--json"],
-        &[],
-    ));
+    let all = json_ok(&talab(home.path(), &["timeframes", "--all", "--json"], &[]));
     let all_codes = codes(&all);
     assert!(
         all_codes.contains(&"1Y_CAL".to_string()) && all_codes.len() > 13,
         "{all_codes:?}"
     );
-    let table = text(&talab_blocking(home.path(), &["timeframes", "--all"], &[]).stdout);
+    let table = text(&talab(home.path(), &["timeframes", "--all"], &[]).stdout);
     assert!(
         table.contains("calendar ISO") && table.contains("1W_CAL_US"),
         "{table}"
@@ -308,7 +304,7 @@ fn timeframes_list_enable_and_disable() {
         &["timeframes", "enable", "2X"][..],
         &["timeframes", "disable", "7H"],
     ] {
-        let out = talab_blocking(home.path(), args, &[]);
+        let out = talab(home.path(), args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
         assert!(
@@ -323,7 +319,7 @@ fn timeframes_list_enable_and_disable() {
 fn an_empty_until_window_is_refused() {
     let home = tempfile::tempdir().unwrap();
     let tomorrow = (chrono::Utc::now().date_naive() + Duration::days(1)).to_string();
-    let out = talab_blocking(
+    let out = talab(
         home.path(),
         &["ingest", "fetch", "--symbols", "BTC", "--since", &tomorrow],
         &[],
@@ -410,7 +406,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "2024-01-02",
         "--json",
     ];
-    let v = json_ok(&common::talab(home.path(), &args, &env).await);
+    let v = json_ok(&talab_async(home.path(), &args, &env).await);
     assert_eq!(
         (v[0]["fetched"].as_u64(), v[0]["source"].as_str()),
         (Some(48), Some("binance")),
@@ -423,7 +419,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
 
     // refresh-ema fetches the hours an intraday timeframe needs (the last 90 days for a new
     // series), then computes it; `talab ema` shows the last day's hours.
-    let out = common::talab(
+    let out = talab_async(
         home.path(),
         &[
             "refresh-ema",
@@ -439,11 +435,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
     )
     .await;
     let refreshed = json_ok(&out);
-    let hourly = json_ok(&talab_blocking(
-        home.path(),
-        &["assets", "--hourly", "--json"],
-        &[],
-    ));
+    let hourly = json_ok(&talab(home.path(), &["assets", "--hourly", "--json"], &[]));
     let btc = hourly
         .as_array()
         .unwrap()
@@ -457,7 +449,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
     );
     let summary = refreshed.to_string();
     assert!(summary.contains("\"rebuilt\":2"), "{summary}");
-    let rows = json_ok(&talab_blocking(
+    let rows = json_ok(&talab(
         home.path(),
         &["ema", "BTC", "--tf", "4H", "--format", "json"],
         &[],
@@ -472,7 +464,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         );
         assert!(r["ts"].as_str().unwrap().contains(":59:59.999"), "{r}");
     }
-    let table = text(&talab_blocking(home.path(), &["ema", "BTC", "--tf", "4H"], &[]).stdout);
+    let table = text(&talab(home.path(), &["ema", "BTC", "--tf", "4H"], &[]).stdout);
     assert!(
         table.contains(&format!("{last_day} ")) && table.contains(":59 "),
         "{table}"
@@ -490,16 +482,16 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "2024-01-10",
     ];
     assert_eq!(
-        common::talab(home.path(), &daily, &env).await.status.code(),
+        talab_async(home.path(), &daily, &env).await.status.code(),
         Some(0)
     );
     assert_eq!(
-        talab_blocking(home.path(), &["timeframes", "enable", "4H"], &[])
+        talab(home.path(), &["timeframes", "enable", "4H"], &[])
             .status
             .code(),
         Some(0)
     );
-    let out = common::talab(
+    let out = talab_async(
         home.path(),
         &["refresh-ema", "--symbols", "ETH", "--periods", "10"],
         &env,
@@ -511,7 +503,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "the hours were fetched: {}",
         text(&out.stderr)
     );
-    let rows = json_ok(&talab_blocking(
+    let rows = json_ok(&talab(
         home.path(),
         &["ema", "ETH", "--tf", "4H", "--format", "json"],
         &[],
@@ -538,7 +530,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "1h",
         "--json",
     ];
-    let v = json_ok(&talab_blocking(home.path(), &args, &[]));
+    let v = json_ok(&talab(home.path(), &args, &[]));
     assert_eq!(
         (v[0]["bars"].as_u64(), v[0]["source"].as_str()),
         (Some(48), Some("csv")),
@@ -554,7 +546,7 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         "10",
         "--json",
     ];
-    let out = talab_blocking(home.path(), &args, &[]);
+    let out = talab(home.path(), &args, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -564,8 +556,8 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
 
     // An intraday timeframe for a symbol without hourly bars and without fetching: exit 2, the way out.
     let ingest = ["ingest", "synthetic", "--symbols", "SOL", "--days", "30"];
-    assert_eq!(talab_blocking(home.path(), &ingest, &[]).status.code(), Some(0));
-    let out = talab_blocking(
+    assert_eq!(talab(home.path(), &ingest, &[]).status.code(), Some(0));
+    let out = talab(
         home.path(),
         &["refresh-ema", "--symbols", "SOL", "--tfs", "1H", "--no-fetch"],
         &[],
@@ -575,5 +567,38 @@ async fn hourly_candles_feed_intraday_emas_from_the_command_line() {
         text(&out.stderr).contains("--interval 1h"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// Offline: one line per source with its reason (said once for all symbols), one line saying what
+/// to do, and no warning repeating each reason per symbol.
+#[test]
+fn with_no_source_reachable_each_is_named_once_with_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    let env = [
+        ("TALAB_BINANCE_BASE_URL", "http://127.0.0.1:1"),
+        ("TALAB_COINBASE_BASE_URL", "http://127.0.0.1:9"),
+    ];
+    let out = talab(home.path(), &["ingest", "fetch", "--symbols", "BTC,ETH"], &env);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert_eq!(lines[0], "error: no price source could serve BTC, ETH:");
+    assert!(
+        lines[1]
+            .trim_start()
+            .starts_with("binance: cannot reach 127.0.0.1:1 ("),
+        "{err}"
+    );
+    assert!(
+        lines[2]
+            .trim_start()
+            .starts_with("coinbase: cannot reach 127.0.0.1:9 ("),
+        "{err}"
+    );
+    assert!(
+        lines[3].contains("what to do:") && lines[3].contains("talab ingest csv FILE --symbol BTC"),
+        "{err}"
     );
 }

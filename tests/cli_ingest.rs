@@ -1,34 +1,13 @@
 //! `talab ingest` and `talab assets` as a user runs them, on the real BTC CSV.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::util::{json_ok, talab};
 
-fn talab(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_talab"))
-        .env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .args(args)
-        .output()
-        .expect("run talab")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/coin_Bitcoin.csv");
+const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coin_Bitcoin.csv");
 
 #[test]
 fn ingest_the_real_btc_csv_then_again_then_list_assets() {
     let home = tempfile::tempdir().unwrap();
-    let v = json(&talab(home.path(), &["ingest", "csv", BTC, "--json"]));
+    let v = json_ok(&talab(home.path(), &["ingest", "csv", BTC, "--json"], &[]));
     let r = &v[0];
     assert_eq!(
         (
@@ -44,19 +23,19 @@ fn ingest_the_real_btc_csv_then_again_then_list_assets() {
     );
     assert_eq!(r["gaps"], 0);
 
-    let again = json(&talab(home.path(), &["ingest", "csv", BTC, "--json"]));
+    let again = json_ok(&talab(home.path(), &["ingest", "csv", BTC, "--json"], &[]));
     assert_eq!(
         (again[0]["inserted"].as_u64(), again[0]["unchanged"].as_u64()),
         (Some(0), Some(2862))
     );
 
-    let assets = json(&talab(home.path(), &["assets", "--json"]));
+    let assets = json_ok(&talab(home.path(), &["assets", "--json"], &[]));
     assert_eq!(assets.as_array().unwrap().len(), 1);
     assert_eq!(
         (assets[0]["symbol"].as_str(), assets[0]["rows"].as_i64()),
         (Some("BTC"), Some(2862))
     );
-    let table = talab(home.path(), &["assets"]);
+    let table = talab(home.path(), &["assets"], &[]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("2013-04-29"));
 }
 
@@ -72,11 +51,12 @@ fn a_bad_row_refuses_the_file_with_its_line_and_exit_2() {
     let out = talab(
         home.path(),
         &["ingest", "csv", file.to_str().unwrap(), "--symbol", "TEST"],
+        &[],
     );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.csv:3: low:"), "{err}");
-    let assets = json(&talab(home.path(), &["assets", "--json"]));
+    let assets = json_ok(&talab(home.path(), &["assets", "--json"], &[]));
     assert_eq!(assets.as_array().unwrap().len(), 0, "nothing was written");
 
     let out = talab(
@@ -90,8 +70,9 @@ fn a_bad_row_refuses_the_file_with_its_line_and_exit_2() {
             "--skip-bad-rows",
             "--json",
         ],
+        &[],
     );
-    let v = json(&out);
+    let v = json_ok(&out);
     assert_eq!(
         (v[0]["inserted"].as_u64(), v[0]["rejected"].as_u64()),
         (Some(1), Some(1))
@@ -104,6 +85,7 @@ fn synthetic_prices_say_so() {
     let out = talab(
         home.path(),
         &["ingest", "synthetic", "--symbols", "AAA,BBB", "--days", "30"],
+        &[],
     );
     assert_eq!(
         out.status.code(),
@@ -112,7 +94,7 @@ fn synthetic_prices_say_so() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SYNTHETIC"));
-    let assets = json(&talab(home.path(), &["assets", "--json"]));
+    let assets = json_ok(&talab(home.path(), &["assets", "--json"], &[]));
     assert!(
         assets
             .as_array()
@@ -121,4 +103,28 @@ fn synthetic_prices_say_so() {
             .all(|a| a["source"] == "synthetic" && a["rows"] == 30),
         "{assets}"
     );
+}
+
+/// `file:line` is the line an editor shows (line 1 is the header), deep in a real file, with Unix
+/// and Windows line ends (it was one short with `\r\n`).
+#[test]
+fn a_bad_value_is_reported_on_the_line_an_editor_shows() {
+    let home = tempfile::tempdir().unwrap();
+    let real = std::fs::read_to_string(BTC).unwrap();
+    let mut lines: Vec<String> = real.lines().take(60).map(String::from).collect();
+    // Line 50 (index 49): its Close (the 8th field) is not a number.
+    let mut fields: Vec<&str> = lines[49].split(',').collect();
+    fields[7] = "abc";
+    lines[49] = fields.join(",");
+    for end in ["\n", "\r\n"] {
+        let file = home.path().join("btc60.csv");
+        std::fs::write(&file, lines.join(end) + end).unwrap();
+        let out = talab(home.path(), &["ingest", "csv", file.to_str().unwrap()], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{end:?}: {err}");
+        assert!(
+            err.contains("btc60.csv:50: close: 'abc' is not a number"),
+            "{end:?}: {err}"
+        );
+    }
 }

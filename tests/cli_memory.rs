@@ -1,44 +1,7 @@
 //! `talab memory` as a user runs it: add, search (with the lexical fallback and with MiniLM),
 //! list, deprecate, history, and errors.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn talab(home: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_talab"));
-    cmd.env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .env("TALAB_TIMEZONE", "UTC")
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run talab");
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
+use crate::util::{json_ok, talab, talab_stdin};
 
 const RUNS: [&str; 3] = [
     "EMA refresh completed for BTC, ETH on 2026-11-20: 13 timeframes x 7 periods, 18204 rows, 1.8 s",
@@ -58,9 +21,8 @@ fn add_search_list_deprecate_with_the_lexical_fallback() {
                 "memory", "add", text, "--meta", "type=run", "--tag", "ops", "--json",
             ],
             &[],
-            None,
         );
-        let v = json(&out);
+        let v = json_ok(&out);
         assert_eq!(v["created"], true);
         if i == 0 {
             let note = String::from_utf8_lossy(&out.stderr);
@@ -72,37 +34,34 @@ fn add_search_list_deprecate_with_the_lexical_fallback() {
         ids.push(v["id"].as_str().unwrap().to_string());
     }
     // Same content again: the same id, nothing new.
-    let again = json(&talab(h, &["memory", "add", "-", "--json"], &[], Some(RUNS[0])));
+    let again = json_ok(&talab_stdin(h, &["memory", "add", "-", "--json"], &[], RUNS[0]));
     assert_eq!(
         (again["id"].as_str().unwrap(), &again["created"]),
         (ids[0].as_str(), &serde_json::json!(false))
     );
 
-    let v = json(&talab(
+    let v = json_ok(&talab(
         h,
         &["memory", "search", "Coinbase candle column order", "--json"],
         &[],
-        None,
     ));
     assert_eq!(v["hits"][0]["id"], ids[2].as_str(), "{v}");
     assert_eq!(v["embedder"]["name"], "lexical-hash");
     assert!(v["threshold_used"].as_f64().unwrap() > 0.0);
 
-    let v = json(&talab(h, &["memory", "list", "--json"], &[], None));
+    let v = json_ok(&talab(h, &["memory", "list", "--json"], &[]));
     assert_eq!(v["total"], 3);
 
     let out = talab(
         h,
         &["memory", "deprecate", &ids[2], "--reason", "superseded"],
         &[],
-        None,
     );
     assert_eq!(out.status.code(), Some(0));
-    let v = json(&talab(
+    let v = json_ok(&talab(
         h,
         &["memory", "search", "Coinbase candle column order", "--json"],
         &[],
-        None,
     ));
     assert!(
         v["hits"]
@@ -114,7 +73,7 @@ fn add_search_list_deprecate_with_the_lexical_fallback() {
     );
     assert!(v["filtered_out"].as_u64().unwrap() >= 1, "{v}");
 
-    let v = json(&talab(h, &["memory", "history", &ids[2], "--json"], &[], None));
+    let v = json_ok(&talab(h, &["memory", "history", &ids[2], "--json"], &[]));
     let events: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -123,66 +82,71 @@ fn add_search_list_deprecate_with_the_lexical_fallback() {
         .collect();
     assert_eq!(events, ["add", "deprecate"]);
 
-    let text = talab(h, &["memory", "search", "quota fell back"], &[], None);
+    let text = talab(h, &["memory", "search", "quota fell back"], &[]);
     let shown = String::from_utf8_lossy(&text.stdout);
     assert!(shown.contains("with lexical-hash"), "{shown}");
     assert!(shown.contains("below the threshold"), "{shown}");
 }
 
+/// A threshold may be negative (cosine runs from -1), written as `--threshold -1` like any value.
+#[test]
+fn a_negative_threshold_is_a_value_not_a_flag() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    for text in RUNS {
+        json_ok(&talab(h, &["memory", "add", text, "--json"], &[]));
+    }
+    let spaced = json_ok(&talab(
+        h,
+        &["memory", "search", "anything", "--threshold", "-1", "--json"],
+        &[],
+    ));
+    let joined = json_ok(&talab(
+        h,
+        &["memory", "search", "anything", "--threshold=-1", "--json"],
+        &[],
+    ));
+    assert_eq!(spaced["threshold_used"].as_f64(), Some(-1.0), "{spaced}");
+    assert_eq!(spaced["hits"], joined["hits"]);
+}
+
 #[test]
 fn bad_input_is_exit_2_with_a_clear_line() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab(home.path(), &["memory", "get", "no-such-id"], &[], None);
+    let out = talab(home.path(), &["memory", "get", "no-such-id"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no memory has the id no-such-id"));
-    let out = talab(
-        home.path(),
-        &["memory", "add", "x", "--meta", "novalue"],
-        &[],
-        None,
-    );
+    let out = talab(home.path(), &["memory", "add", "x", "--meta", "novalue"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    let out = talab(home.path(), &["memory", "add", "   "], &[], None);
+    let out = talab(home.path(), &["memory", "add", "   "], &[]);
     assert_eq!(out.status.code(), Some(2));
-    let out = talab(
-        home.path(),
-        &["memory", "search", "x", "--mode", "fuzzy"],
-        &[],
-        None,
-    );
+    let out = talab(home.path(), &["memory", "search", "x", "--mode", "fuzzy"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// With the local model (CI installs it), a paraphrase with no shared words still finds the memory,
-/// and a store made with one embedder refuses another until reindexed.
+/// With the local model (the harness fetches it), a paraphrase with no shared words still finds the
+/// memory, and a store made with one embedder refuses another until reindexed.
 #[test]
 fn minilm_finds_paraphrases_and_reindex_switches_embedders() {
-    let Some(model) = std::env::var("TALAB_EMBED_MODEL_DIR")
-        .ok()
-        .filter(|d| Path::new(d).exists())
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide TALAB_EMBED_MODEL_DIR"
-        );
-        eprintln!("note: skipping the MiniLM CLI test (TALAB_EMBED_MODEL_DIR not set)");
-        return;
+    let Some(model) = talab_db::testing::minilm_model_dir() else {
+        return; // TALAB_TEST_SKIP=minilm: counted by the harness
     };
+    let model = model.to_str().expect("a UTF-8 model path").to_string();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     // Made with the lexical fallback first…
     for text in RUNS {
-        json(&talab(h, &["memory", "add", text, "--json"], &[], None));
+        json_ok(&talab(h, &["memory", "add", text, "--json"], &[]));
     }
     // …so the model refuses it until reindexed.
     let env = [("TALAB_EMBED_MODEL_DIR", model.as_str())];
-    let out = talab(h, &["memory", "search", "anything"], &env, None);
+    let out = talab(h, &["memory", "search", "anything"], &env);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("talab memory reindex"));
-    let v = json(&talab(h, &["memory", "reindex", "--json"], &env, None));
+    let v = json_ok(&talab(h, &["memory", "reindex", "--json"], &env));
     assert_eq!(v["re_embedded"], 3);
 
-    let v = json(&talab(
+    let v = json_ok(&talab(
         h,
         &[
             "memory",
@@ -193,7 +157,6 @@ fn minilm_finds_paraphrases_and_reindex_switches_embedders() {
             "--json",
         ],
         &env,
-        None,
     ));
     assert!(
         v["hits"][0]["content"]

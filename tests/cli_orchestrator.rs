@@ -2,10 +2,10 @@
 //! with the providers' real response shapes: answers, prices, stored tasks, quota from the config
 //! file, errors and exit codes, and API keys that never show anywhere.
 
-mod common;
+use crate::util;
 
-use common::{json_ok, talab, talab_blocking, text};
 use serde_json::Value;
+use util::{json_ok, talab, talab_async, text};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -68,7 +68,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
     }
     let env = pairs(&env);
 
-    let out = talab(
+    let out = talab_async(
         h,
         &[
             "run",
@@ -89,7 +89,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
     assert!(shown.contains("· task "), "{shown}");
 
     let v = json_ok(
-        &talab(
+        &talab_async(
             h,
             &["run", "Explain the EMA-50", "--type", "code_generation", "--json"],
             &env,
@@ -105,7 +105,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
     let id = v["metadata"]["task_id"].as_str().unwrap().to_string();
     assert_eq!(calls(&server).await, 2);
 
-    let list = json_ok(&talab(h, &["tasks", "list", "--json"], &env).await);
+    let list = json_ok(&talab_async(h, &["tasks", "list", "--json"], &env).await);
     assert_eq!(list["total"], 2, "{list}");
     assert_eq!(list["tasks"][0]["id"], id.as_str(), "newest first: {list}");
     assert_eq!(
@@ -113,7 +113,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
         "Summarise the BTC EMA crossover"
     );
 
-    let t = json_ok(&talab(h, &["tasks", "show", &id, "--json"], &env).await);
+    let t = json_ok(&talab_async(h, &["tasks", "show", &id, "--json"], &env).await);
     assert_eq!(t["result"]["output"], ANSWER);
     assert_eq!(t["correlation_id"], v["metadata"]["correlation_id"]);
     assert_eq!(t["chain_id"], v["metadata"]["chain_id"]);
@@ -126,7 +126,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
         1,
         "{t}"
     );
-    let people = text(&talab(h, &["tasks", "show", &id], &env).await.stdout);
+    let people = text(&talab_async(h, &["tasks", "show", &id], &env).await.stdout);
     for needle in [
         "correlation id:",
         "chain id:",
@@ -137,7 +137,7 @@ async fn run_list_show_and_cost(url: Option<&str>) {
         assert!(people.contains(needle), "{needle} missing:\n{people}");
     }
 
-    let costs = json_ok(&talab(h, &["costs", "--json"], &env).await);
+    let costs = json_ok(&talab_async(h, &["costs", "--json"], &env).await);
     assert_eq!(costs["rows"][0]["key"], "claude", "{costs}");
     assert_eq!(costs["total"]["calls"], 2, "{costs}");
     assert_eq!(costs["total"]["usage"]["output"], 400, "{costs}");
@@ -145,9 +145,9 @@ async fn run_list_show_and_cost(url: Option<&str>) {
         (costs["total"]["cost_usd"].as_f64().unwrap() - 0.012).abs() < 1e-9,
         "{costs}"
     );
-    let by_model = json_ok(&talab(h, &["costs", "--by", "model", "--json"], &env).await);
+    let by_model = json_ok(&talab_async(h, &["costs", "--by", "model", "--json"], &env).await);
     assert_eq!(by_model["rows"][0]["key"], "claude-sonnet-4-5-20250929");
-    let future = json_ok(&talab(h, &["costs", "--since", "2999-01-01", "--json"], &env).await);
+    let future = json_ok(&talab_async(h, &["costs", "--since", "2999-01-01", "--json"], &env).await);
     assert_eq!(future["total"]["calls"], 0, "{future}");
 }
 
@@ -175,7 +175,7 @@ async fn a_rejected_key_is_one_clear_line_and_exit_1_and_the_failure_is_stored()
         .mount(&server)
         .await;
     let env = claude_env(&server);
-    let out = talab(
+    let out = talab_async(
         home.path(),
         &["run", "Plan the refactor", "--type", "planning"],
         &pairs(&env),
@@ -193,7 +193,7 @@ async fn a_rejected_key_is_one_clear_line_and_exit_1_and_the_failure_is_stored()
     assert_eq!(calls(&server).await, 1, "a 401 is never retried");
 
     let failed = json_ok(
-        &talab(
+        &talab_async(
             home.path(),
             &["tasks", "list", "--status", "failed", "--json"],
             &pairs(&env),
@@ -202,7 +202,7 @@ async fn a_rejected_key_is_one_clear_line_and_exit_1_and_the_failure_is_stored()
     );
     assert_eq!(failed["tasks"].as_array().unwrap().len(), 1, "{failed}");
     let ok = json_ok(
-        &talab(
+        &talab_async(
             home.path(),
             &["tasks", "list", "--status", "ok", "--json"],
             &pairs(&env),
@@ -215,7 +215,7 @@ async fn a_rejected_key_is_one_clear_line_and_exit_1_and_the_failure_is_stored()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_configured_is_exit_1_and_bad_names_are_exit_2() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab(home.path(), &["run", "Compare EMA spans"], &[]).await;
+    let out = talab_async(home.path(), &["run", "Compare EMA spans"], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
@@ -231,10 +231,10 @@ async fn nothing_configured_is_exit_1_and_bad_names_are_exit_2() {
         &["tasks", "show", "no-such-task"],
         &["costs", "--by", "week"],
     ] {
-        let out = talab(home.path(), args, &[]).await;
+        let out = talab_async(home.path(), args, &[]).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
     }
-    let out = talab(home.path(), &["run", "x", "--type", "poetry"], &[]).await;
+    let out = talab_async(home.path(), &["run", "x", "--type", "poetry"], &[]).await;
     assert!(
         text(&out.stderr).contains("code_generation"),
         "the valid types are listed"
@@ -266,7 +266,7 @@ async fn batch_returns_results_in_input_order_with_a_summary() {
     let env = claude_env(&server);
     let file_arg = file.to_str().unwrap();
     let v = json_ok(
-        &talab(
+        &talab_async(
             home.path(),
             &["batch", file_arg, "--parallel", "2", "--json"],
             &pairs(&env),
@@ -285,7 +285,7 @@ async fn batch_returns_results_in_input_order_with_a_summary() {
     assert_eq!((v["ok"].as_u64(), v["failed"].as_u64()), (Some(3), Some(0)));
     assert_eq!(calls(&server).await, 3);
 
-    let out = talab(home.path(), &["batch", file_arg], &pairs(&env)).await;
+    let out = talab_async(home.path(), &["batch", file_arg], &pairs(&env)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let tables = text(&out.stdout);
     assert!(
@@ -298,7 +298,7 @@ async fn batch_returns_results_in_input_order_with_a_summary() {
         "{\"type\":\"research\",\"prompt\":\"a\"}\n{\"type\":\"poetry\",\"prompt\":\"b\"}\n",
     )
     .unwrap();
-    let out = talab(home.path(), &["batch", file_arg], &pairs(&env)).await;
+    let out = talab_async(home.path(), &["batch", file_arg], &pairs(&env)).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains(&format!("{file_arg}:2: ")),
@@ -336,13 +336,14 @@ async fn a_request_quota_from_the_config_file_sends_the_third_task_elsewhere() {
     let mut platforms = Vec::new();
     for i in 0..3 {
         let prompt = format!("Write EMA code {i}");
-        let v = json_ok(&talab(h, &["run", &prompt, "--type", "code_generation", "--json"], &env).await);
+        let v =
+            json_ok(&talab_async(h, &["run", &prompt, "--type", "code_generation", "--json"], &env).await);
         platforms.push(v["platform"].as_str().unwrap().to_string());
     }
     assert_eq!(platforms, ["claude", "claude", "chatgpt"]);
     assert_eq!((calls(&claude).await, calls(&openai).await), (2, 1));
 
-    let q = json_ok(&talab(h, &["quota", "--json"], &env).await);
+    let q = json_ok(&talab_async(h, &["quota", "--json"], &env).await);
     let line = &q["quotas"][0];
     assert_eq!(
         (
@@ -369,14 +370,14 @@ async fn a_request_quota_from_the_config_file_sends_the_third_task_elsewhere() {
         .map(|a| a["threshold"].as_i64().unwrap())
         .collect();
     assert!(thresholds.contains(&50) && thresholds.contains(&90), "{q}");
-    let people = text(&talab(h, &["quota"], &env).await.stdout);
+    let people = text(&talab_async(h, &["quota"], &env).await.stdout);
     assert!(
         people.contains("2 requests (100 %)") && people.contains("passed 90 %"),
         "{people}"
     );
 
     // The third task says why claude was skipped.
-    let list = json_ok(&talab(h, &["tasks", "list", "--limit", "1", "--json"], &env).await);
+    let list = json_ok(&talab_async(h, &["tasks", "list", "--limit", "1", "--json"], &env).await);
     let skipped = list["tasks"][0]["result"]["metadata"]["routing"]["skipped"].to_string();
     assert!(
         skipped.contains("claude") && skipped.contains("quota"),
@@ -384,7 +385,7 @@ async fn a_request_quota_from_the_config_file_sends_the_third_task_elsewhere() {
     );
 
     // A platform forced past its quota fails with the reason, exit 1.
-    let out = talab(
+    let out = talab_async(
         h,
         &[
             "run",
@@ -431,7 +432,7 @@ async fn the_api_key_shows_in_no_output_log_or_stored_row() {
         &["-vvv", "quota", "--json"],
         &["config", "show", "--json"],
     ] {
-        let out = talab(h, args, &pairs(&env)).await;
+        let out = talab_async(h, args, &pairs(&env)).await;
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
         seen.push_str(&text(&out.stdout));
         seen.push_str(&text(&out.stderr));
@@ -448,7 +449,7 @@ async fn the_api_key_shows_in_no_output_log_or_stored_row() {
         ))
         .mount(&refusing)
         .await;
-    let out = talab(
+    let out = talab_async(
         h,
         &["-vvv", "run", "Plan it", "--type", "planning"],
         &pairs(&claude_env(&refusing)),
@@ -477,7 +478,7 @@ async fn the_api_key_shows_in_no_output_log_or_stored_row() {
 async fn the_local_platform_runs_memory_search_offline_and_status_lists_it() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let out = talab(
+    let out = talab_async(
         h,
         &[
             "memory",
@@ -489,7 +490,7 @@ async fn the_local_platform_runs_memory_search_offline_and_status_lists_it() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v = json_ok(
-        &talab(
+        &talab_async(
             h,
             &[
                 "run",
@@ -508,7 +509,7 @@ async fn the_local_platform_runs_memory_search_offline_and_status_lists_it() {
     assert!(v["output"].as_str().unwrap().contains("low, high, open"), "{v}");
     assert_eq!(v["cost"], 0.0);
 
-    let out = talab(
+    let out = talab_async(
         h,
         &["run", "x", "--platform", "local", "--tool", "no_such_tool"],
         &[],
@@ -521,7 +522,7 @@ async fn the_local_platform_runs_memory_search_offline_and_status_lists_it() {
         text(&out.stderr)
     );
 
-    let status = text(&talab(h, &["status"], &[]).await.stdout);
+    let status = text(&talab_async(h, &["status"], &[]).await.stdout);
     assert!(
         status.contains("local tools registered: ema_refresh, memory_search"),
         "{status}"
@@ -533,7 +534,7 @@ async fn ask_sends_the_remembered_refresh_to_claude_and_shows_the_cost() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let remembered = "EMA refresh completed for BTC on 2026-11-27: 13 timeframes (1D…12M_CAL) × 7 periods (9…200), 12,345 rows";
-    let out = talab(
+    let out = talab_async(
         h,
         &["memory", "add", remembered, "--meta", "task_type=ema_refresh"],
         &[],
@@ -543,7 +544,7 @@ async fn ask_sends_the_remembered_refresh_to_claude_and_shows_the_cost() {
 
     let server = anthropic(ANSWER).await;
     let env = claude_env(&server);
-    let out = talab(h, &["ask", "what EMAs ran today"], &pairs(&env)).await;
+    let out = talab_async(h, &["ask", "what EMAs ran today"], &pairs(&env)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
     assert!(shown.starts_with(ANSWER), "{shown}");
@@ -564,7 +565,7 @@ async fn ask_sends_the_remembered_refresh_to_claude_and_shows_the_cost() {
 #[test]
 fn quota_with_nothing_configured_says_how_to_configure_it() {
     let home = tempfile::tempdir().unwrap();
-    let out = talab_blocking(home.path(), &["quota"], &[]);
+    let out = talab(home.path(), &["quota"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
     assert!(

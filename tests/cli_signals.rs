@@ -1,44 +1,17 @@
 //! `talab signals` and `talab chart` as a user runs them, on the real BTC CSV.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::util::{json_ok, ok, talab};
 
-fn talab(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_talab"))
-        .env_clear()
-        .env("TALAB_HOME", home)
-        .env("PATH", home)
-        .envs(envs.iter().copied())
-        .args(args)
-        .output()
-        .expect("run talab")
-}
-
-fn ok(out: &Output) -> &Output {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&ok(out).stdout).unwrap()
-}
-
-const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/coin_Bitcoin.csv");
+const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coin_Bitcoin.csv");
 
 #[test]
 fn refresh_list_summary_and_chart_on_real_btc() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    ok(&talab(h, &[], &["ingest", "csv", BTC]));
+    ok(&talab(h, &["ingest", "csv", BTC], &[]));
 
-    let v = json(&talab(
+    let v = json_ok(&talab(
         h,
-        &[],
         &[
             "signals",
             "refresh",
@@ -48,6 +21,7 @@ fn refresh_list_summary_and_chart_on_real_btc() {
             "ema_50_200_long",
             "--json",
         ],
+        &[],
     ));
     let r = &v[0];
     assert_eq!(
@@ -57,9 +31,8 @@ fn refresh_list_summary_and_chart_on_real_btc() {
     let trades = r["trades"].as_u64().unwrap();
     assert!(trades >= 4 && r["inserted"].as_u64() == Some(trades), "{r}");
 
-    let again = json(&talab(
+    let again = json_ok(&talab(
         h,
-        &[],
         &[
             "signals",
             "refresh",
@@ -69,13 +42,14 @@ fn refresh_list_summary_and_chart_on_real_btc() {
             "ema_50_200_long",
             "--json",
         ],
+        &[],
     ));
     assert_eq!(
         (again[0]["inserted"].as_u64(), again[0]["unchanged"].as_u64()),
         (Some(0), Some(trades))
     );
 
-    let list = json(&talab(h, &[], &["signals", "list", "--symbol", "BTC", "--json"]));
+    let list = json_ok(&talab(h, &["signals", "list", "--symbol", "BTC", "--json"], &[]));
     assert_eq!(list.as_array().unwrap().len() as u64, trades);
     let closed = list
         .as_array()
@@ -88,29 +62,29 @@ fn refresh_list_summary_and_chart_on_real_btc() {
         closed["exit_price"].as_f64().unwrap(),
     );
     assert!((closed["pnl_pct"].as_f64().unwrap() - (exit - entry) * 100.0 / entry).abs() < 1e-9);
-    let open = json(&talab(
+    let open = json_ok(&talab(
         h,
-        &[],
         &["signals", "list", "--symbol", "BTC", "--open", "--json"],
+        &[],
     ));
     assert!(open.as_array().unwrap().iter().all(|t| t["status"] == "open"));
 
-    let sums = json(&talab(
+    let sums = json_ok(&talab(
         h,
-        &[],
         &["signals", "summary", "--signal", "ema_50_200_long", "--json"],
+        &[],
     ));
     assert_eq!(
         sums[0]["trades"].as_u64().unwrap() + sums[0]["open"].as_u64().unwrap(),
         trades
     );
-    let table = talab(h, &[], &["signals", "summary"]);
+    let table = talab(h, &["signals", "summary"], &[]);
     assert!(String::from_utf8_lossy(&ok(&table).stdout).contains("max drawdown"));
 
     let bad = talab(
         h,
-        &[],
         &["signals", "refresh", "--symbols", "BTC", "--signal", "nope"],
+        &[],
     );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown signal 'nope'"));
@@ -119,7 +93,6 @@ fn refresh_list_summary_and_chart_on_real_btc() {
     let png = h.join("btc.png");
     let out = talab(
         h,
-        &[],
         &[
             "chart",
             "BTC",
@@ -136,6 +109,7 @@ fn refresh_list_summary_and_chart_on_real_btc() {
             "-o",
             png.to_str().unwrap(),
         ],
+        &[],
     );
     let text = String::from_utf8_lossy(&ok(&out).stdout).to_string();
     assert!(text.contains("EMA 9/21") && text.contains("markers"), "{text}");
@@ -143,9 +117,8 @@ fn refresh_list_summary_and_chart_on_real_btc() {
     assert_eq!(&bytes[1..4], b"PNG");
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     assert_eq!((be(&bytes[16..20]), be(&bytes[20..24])), (900, 500));
-    let nine = json(&talab(
+    let nine = json_ok(&talab(
         h,
-        &[],
         &[
             "signals",
             "list",
@@ -155,6 +128,7 @@ fn refresh_list_summary_and_chart_on_real_btc() {
             "ema_9_21_long",
             "--json",
         ],
+        &[],
     ));
     assert!(
         nine.as_array().unwrap().len() > 20,
@@ -165,10 +139,10 @@ fn refresh_list_summary_and_chart_on_real_btc() {
     let svg = h.join("btc.svg");
     let out = talab(
         h,
-        &[("TALAB_CHART_FONT", "none")],
         &["chart", "BTC", "--json", "-o", svg.to_str().unwrap()],
+        &[("TALAB_CHART_FONT", "none")],
     );
-    let report = json(&out);
+    let report = json_ok(&out);
     assert_eq!(
         (report["text"].as_bool(), report["width"].as_u64()),
         (Some(false), Some(1200))
@@ -180,7 +154,7 @@ fn refresh_list_summary_and_chart_on_real_btc() {
         "lines were drawn"
     );
 
-    let bad = talab(h, &[], &["chart", "BTC", "-o", h.join("x.jpg").to_str().unwrap()]);
+    let bad = talab(h, &["chart", "BTC", "-o", h.join("x.jpg").to_str().unwrap()], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains(".png or .svg"));
 }

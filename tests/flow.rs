@@ -25,13 +25,13 @@ use talab_orchestrator::{
     AdapterOutput, Orchestrator, PlatformAdapter, PlatformError, QuotaConfig, TalabOrchestrator, Task, Usage,
 };
 
-const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/coin_Bitcoin.csv");
+const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coin_Bitcoin.csv");
 
-/// The local model when the environment points at it (CI does), else the lexical fallback.
+/// The local model (the harness fetches it), or the lexical fallback under `TALAB_TEST_SKIP=minilm`.
 fn embedder() -> Arc<dyn Embedder> {
-    match std::env::var("TALAB_EMBED_MODEL_DIR") {
-        Ok(dir) => Arc::new(MiniLmEmbedder::load(Path::new(&dir)).expect("the MiniLM model")),
-        Err(_) => Arc::new(LexicalEmbedder::new()),
+    match talab_db::testing::minilm_model_dir() {
+        Some(dir) => Arc::new(MiniLmEmbedder::load(&dir).expect("the MiniLM model")),
+        None => Arc::new(LexicalEmbedder::new()),
     }
 }
 

@@ -18,11 +18,8 @@ use talab_orchestrator::{
 
 /// The fixture's 50 real BTC closes, 2010-07-13 onwards.
 fn fixture_closes() -> (NaiveDate, Vec<f64>) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/ema_fixture_btc_2010.csv"
-    );
-    let text = std::fs::read_to_string(path).expect("the shared EMA fixture");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ema_fixture_btc_2010.csv");
+    let text = std::fs::read_to_string(path).expect("the EMA fixture in tests/data");
     let closes = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("day_idx") && !l.trim().is_empty())

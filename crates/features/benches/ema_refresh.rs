@@ -32,7 +32,7 @@ use talab_features::{
 };
 
 fn data(name: &str) -> String {
-    format!("{}/../../../shared/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Refreshes `symbols` as `talab refresh-ema` does ([`EmaRefresher::refresh_each`]): rows, wall

@@ -7,10 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use talab_features::{IngestOptions, ingest_csv};
 
 fn ingest_btc(c: &mut Criterion) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/coin_Bitcoin.csv"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/coin_Bitcoin.csv");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut group = c.benchmark_group("ingest");
     group.sample_size(20);

@@ -4,10 +4,10 @@
 1. Values: the 1D EMAs talab stored for a real series, against `talib.EMA` over the same closes.
    Export them first (any periods; only the 1D timeframe, where `ema` is the plain EMA):
 
-       talab --db /tmp/btc.db ingest csv ../shared/data/coin_Bitcoin.csv
+       talab --db /tmp/btc.db ingest csv tests/data/coin_Bitcoin.csv
        talab --db /tmp/btc.db refresh-ema --symbols BTC --tfs 1d --periods 10,20,50,200
        talab --db /tmp/btc.db ema BTC --tf 1d --periods 10,20,50,200 --from 2000-01-01 --format csv > /tmp/btc_ema.csv
-       python3 crates/features/scripts/talib_compare.py --prices ../shared/data/coin_Bitcoin.csv \\
+       python3 crates/features/scripts/talib_compare.py --prices tests/data/coin_Bitcoin.csv \\
            --talab-csv /tmp/btc_ema.csv
 
 2. Speed: TA-Lib's values per second on the shapes of `cargo bench -p talab-features --bench
@@ -98,7 +98,7 @@ def values(prices_csv, talab_csv):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--prices", help="plain OHLCV CSV (Date, Close columns), e.g. ../shared/data/coin_Bitcoin.csv")
+    parser.add_argument("--prices", help="plain OHLCV CSV (Date, Close columns), e.g. tests/data/coin_Bitcoin.csv")
     parser.add_argument("--talab-csv", help="`talab ema SYMBOL --tf 1d --format csv` output for the same symbol")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 //! over random series with gaps and random split days), and the store's extend vs rebuild on both
 //! backends, including a revised and a back-filled day.
 
-mod bars_common;
+use crate::bars_common;
 
 use bars_common::{d, random_series, tf};
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! The snapshot builders on small hand-checked vectors: tf_day aggregation and gaps, running
 //! high/low/volume, calendar weeks (US vs ISO) around a year end, leap Februaries, anchored starts.
 
-mod bars_common;
+use crate::bars_common;
 
 use bars_common::{bar, d, ramp, tf};
 use talab_features::bars::{MultiTfBar, build_all, build_snapshots};

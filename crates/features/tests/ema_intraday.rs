@@ -3,7 +3,7 @@
 //! written here; a later fetch rolls forward to exactly what a full rebuild gives; a revised hour
 //! rebuilds; and the hourly store's own rules (validation, one source per series).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The EMA kernel on real data: the BTC 2010 fixture (1D p10, to 1e-12) and the full BTC and ETH
 //! daily closes against a plain loop written from the spec's formula (to 1e-9 relative).
 
-mod support;
+use crate::support;
 
 use talab_features::{EmaState, ema, ema_into};
 

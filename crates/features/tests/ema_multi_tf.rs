@@ -1,4 +1,4 @@
-//! The multi-timeframe EMA against the shared fixture, and incremental = full as a property.
+//! The multi-timeframe EMA against the real-BTC fixture (`tests/data/ema_fixture_btc_2010.csv`), and incremental = full as a property.
 
 use proptest::prelude::*;
 use talab_features::ema::multi_tf::{MultiTfEmaState, TfDay, multi_tf_ema};
@@ -7,7 +7,7 @@ use talab_features::ema::multi_tf::{MultiTfEmaState, TfDay, multi_tf_ema};
 fn fixture_3d() -> Vec<(f64, bool, Option<f64>, Option<f64>)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/ema_fixture_btc_2010.csv"
+        "/../../tests/data/ema_fixture_btc_2010.csv"
     );
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))

@@ -1,7 +1,7 @@
 //! The EMA refresh on SQLite and PostgreSQL: the fixture, the real BTC/ETH histories against an
 //! independent EMA, incremental = full rebuild (a property), revisions, and bad requests.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,7 +51,7 @@ async fn count(db: &Database, table: &str) -> i64 {
     on_pool!(db, pool => sqlx::query_scalar(&sql).fetch_one(pool).await).unwrap()
 }
 
-/// (date, close, roll_3d, ema_bar_3d_p10, ema_3d_p10, ema_1d_p10) of the shared fixture.
+/// (date, close, roll_3d, ema_bar_3d_p10, ema_3d_p10, ema_1d_p10) of the real-BTC fixture.
 type FixtureRow = (NaiveDate, f64, bool, Option<f64>, Option<f64>, Option<f64>);
 
 fn fixture() -> Vec<FixtureRow> {

@@ -1,7 +1,7 @@
 //! Loading CSV price files on SQLite and PostgreSQL: the two real files, bad rows, duplicate days,
 //! a second source, re-loading and a revised day.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

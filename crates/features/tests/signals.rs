@@ -2,7 +2,7 @@
 //! filter, the short mirror, P&L), then the real BTC history on SQLite and PostgreSQL (the 50/200
 //! crosses against an independent count, idempotent re-runs, incremental == full).
 
-mod support;
+use crate::support;
 
 use chrono::NaiveDate;
 use talab_db::Database;

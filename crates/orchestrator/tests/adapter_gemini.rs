@@ -1,7 +1,7 @@
 //! The Gemini adapter against a wiremock server answering with generateContent's real shapes,
 //! including `RESOURCE_EXHAUSTED` with `RetryInfo` and a per-day `QuotaFailure`.
 
-mod adapter_support;
+use crate::adapter_support;
 
 use std::sync::Arc;
 use std::time::Duration;

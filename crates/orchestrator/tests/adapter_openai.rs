@@ -1,7 +1,7 @@
 //! The OpenAI-compatible adapter against a wiremock server answering with Chat Completions'
 //! real shapes (OpenAI itself, and an Ollama-style keyless server under `/v1`).
 
-mod adapter_support;
+use crate::adapter_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Reading the shared test data (never copied into the repo) for the integration tests.
+//! Reading the repository's test data (`tests/data/`) for the integration tests.
 
 #![allow(dead_code)] // each test binary uses part of it
 
@@ -31,9 +31,9 @@ pub fn flat_candle(
     }
 }
 
-/// A file under the project's `shared/data/`.
+/// A file under the repository's `tests/data/` (see its README).
 pub fn data_path(name: &str) -> String {
-    format!("{}/../../../shared/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// One day of `ema_fixture_btc_2010.csv`.
