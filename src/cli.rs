@@ -579,7 +579,11 @@ pub enum ConfigAction {
         json: bool,
     },
     /// Print the path of the configuration file talab reads.
-    Path,
+    Path {
+        /// Machine-readable output: the path and whether the file exists.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {

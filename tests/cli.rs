@@ -288,3 +288,42 @@ fn demo_as_json() {
     );
     assert_eq!(v["answer"]["question"], "what EMAs ran today");
 }
+
+/// The commands a `--help` lists (the lines under "Commands:", `help` left out).
+fn commands_in(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   ")) // a wrapped description, not a command
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+/// README: "each [command] has `--json`" — every leaf command, read from the help itself.
+#[test]
+fn every_command_takes_json() {
+    let home = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| text(&talab(home.path(), args, &[]).stdout);
+    let top = commands_in(&help(&["--help"]));
+    assert!(top.len() >= 15, "{top:?}");
+    let mut leaves = Vec::new();
+    for c in &top {
+        let subs = commands_in(&help(&[c, "--help"]));
+        if subs.is_empty() {
+            leaves.push(vec![c.clone()]);
+        }
+        leaves.extend(subs.into_iter().map(|s| vec![c.clone(), s]));
+    }
+    for leaf in &leaves {
+        let mut args: Vec<&str> = leaf.iter().map(String::as_str).collect();
+        args.push("--help");
+        assert!(help(&args).contains("--json"), "{leaf:?} has no --json");
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&talab(home.path(), &["config", "path", "--json"], &[]).stdout).unwrap();
+    assert_eq!(v["exists"], false);
+    assert!(v["path"].as_str().unwrap().ends_with("talab.toml"), "{v}");
+}

@@ -8,11 +8,17 @@ use crate::output;
 
 pub fn run(config: &Config, args: ConfigArgs) -> Result<(), CliError> {
     match args.action {
-        ConfigAction::Path => {
+        ConfigAction::Path { json } => {
             let path = config
                 .file
                 .clone()
                 .unwrap_or_else(|| config.home.value.clone().unwrap_or_default().join("talab.toml"));
+            if json {
+                return output::json(&serde_json::json!({
+                    "path": path.display().to_string(),
+                    "exists": path.is_file(),
+                }));
+            }
             println!("{}", path.display());
             Ok(())
         }
