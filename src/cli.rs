@@ -122,8 +122,8 @@ pub struct AskArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Days of synthetic prices per symbol.
-    #[arg(long, default_value_t = 1000)]
+    /// Days of synthetic prices per symbol (2 to 36,500).
+    #[arg(long, default_value_t = 1000, value_parser = days_in(2))]
     pub days: usize,
     /// Keep the demo database in this folder instead of a throw-away one.
     #[arg(long, value_name = "DIR")]
@@ -195,8 +195,8 @@ pub enum IngestAction {
         /// Comma-separated symbols.
         #[arg(long, value_delimiter = ',', required = true)]
         symbols: Vec<String>,
-        /// Days per symbol.
-        #[arg(long, default_value_t = 3650)]
+        /// Days per symbol (1 to 36,500: a century, not the memory of the machine).
+        #[arg(long, default_value_t = 3650, value_parser = days_in(1))]
         days: usize,
         /// Seed of the random walk (same seed, same prices).
         #[arg(long, default_value_t = 42)]
@@ -584,6 +584,15 @@ pub enum ConfigAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The most days of synthetic prices one command makes: a century per symbol. Unbounded, a typo
+/// (`--days 100000000`) asked for gigabytes and a huge one overflowed an allocation.
+pub const MAX_SYNTHETIC_DAYS: u64 = 36_500;
+
+/// `--days` from `min` to [`MAX_SYNTHETIC_DAYS`].
+fn days_in(min: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(min..=MAX_SYNTHETIC_DAYS)
 }
 
 impl Command {

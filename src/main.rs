@@ -8,6 +8,7 @@ use clap::Parser;
 use talab::{cli, commands, exit, logging};
 
 fn main() -> ExitCode {
+    quiet_closed_pipe();
     let cli = cli::Cli::parse();
     logging::init(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -21,5 +22,15 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit::report(&e),
+    }
+}
+
+/// A closed stdout (`talab ema … | head -1`) ends the process quietly, as it does every Unix tool:
+/// Rust ignores SIGPIPE, so a write to a closed pipe would panic in `println!` instead.
+fn quiet_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

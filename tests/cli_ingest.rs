@@ -128,3 +128,69 @@ fn a_bad_value_is_reported_on_the_line_an_editor_shows() {
         );
     }
 }
+
+/// `--days` is bounded: a typo is exit 2 with the range, not a capacity-overflow panic or gigabytes.
+#[test]
+fn synthetic_days_are_bounded() {
+    let home = tempfile::tempdir().unwrap();
+    for days in ["18446744073709551615", "1000000000000", "36501", "0"] {
+        let out = talab(
+            home.path(),
+            &["ingest", "synthetic", "--symbols", "AAA", "--days", days],
+            &[],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{days}: {err}");
+        assert!(
+            err.contains("1..=36500") && !err.contains("panicked"),
+            "{days}: {err}"
+        );
+    }
+    let out = talab(home.path(), &["demo", "--days", "1"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A closed stdout ends the command quietly (as `| head -1` does), in every format.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let ingest = [
+        "ingest",
+        "synthetic",
+        "--symbols",
+        "AAA",
+        "--days",
+        "2000",
+        "--start",
+        "2015-01-01",
+    ];
+    assert_eq!(talab(h, &ingest, &[]).status.code(), Some(0));
+    let refresh = ["refresh-ema", "--symbols", "AAA", "--tfs", "1D", "--no-fetch"];
+    assert_eq!(talab(h, &refresh, &[]).status.code(), Some(0));
+    for format in ["table", "csv", "json"] {
+        // ~14,000 rows: far more than a pipe's buffer, so talab is still writing when it closes.
+        let args = ["ema", "AAA", "--from", "2015-01-01", "--format", format];
+        let mut child = crate::util::command(h, &args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{format}");
+        let out = child.wait_with_output().unwrap(); // stdout was dropped: the pipe is closed
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "{format}: nothing on stderr, got {err}");
+        assert_ne!(out.status.code(), Some(101), "{format}: no panic");
+    }
+}

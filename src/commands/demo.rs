@@ -18,9 +18,6 @@ use crate::{output, wiring};
 const SYMBOLS: [&str; 2] = ["BTC", "ETH"];
 
 pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(), CliError> {
-    if args.days < 2 {
-        return Err(CliError::usage("--days must be at least 2"));
-    }
     let temp;
     let dir = match &args.keep {
         Some(dir) => {
