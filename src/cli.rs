@@ -326,7 +326,9 @@ pub enum MemoryAction {
     /// Find memories by meaning and by words.
     Search {
         query: String,
-        /// Minimum cosine similarity (default: the embedder's own threshold).
+        /// Each mode's own threshold: for hybrid and vector the minimum cosine similarity
+        /// (default: the embedder's, 0.30 for MiniLM); for lexical the minimum BM25 score as a
+        /// fraction of the best match's, 0 to 1 (default 0: every memory sharing a word).
         #[arg(long, allow_negative_numbers = true)]
         threshold: Option<f32>,
         /// At most this many hits.

@@ -417,3 +417,67 @@ async fn reindex_switches_the_store_to_another_embedder() {
         );
     }
 }
+
+/// Each mode applies its own threshold: lexical keeps an exact-word match that the cosine
+/// threshold would drop (it used to report "1 below the threshold"), and its threshold is a
+/// fraction of the best BM25 score.
+#[tokio::test]
+async fn lexical_mode_has_its_own_threshold() {
+    for t in backends().await {
+        let records = MemoryRecords::open(t.db.clone()).await.unwrap();
+        let memory = SqlMemoryManager::open(records, Arc::new(Letters { dim: 26, fail: false }))
+            .await
+            .unwrap();
+        let relay = memory
+            .add(
+                "The XK relay failed at noon during the nightly refresh",
+                Metadata::new(),
+            )
+            .await
+            .unwrap();
+        memory
+            .add(
+                "XK twice: XK spare parts ordered for the relay rack",
+                Metadata::new(),
+            )
+            .await
+            .unwrap();
+        memory
+            .add("Lunch order for the whole team", Metadata::new())
+            .await
+            .unwrap();
+        let search = |mode, threshold| SearchRequest {
+            mode,
+            threshold,
+            ..SearchRequest::new("xk")
+        };
+        let vector = memory
+            .search_with(&search(SearchMode::Vector, None))
+            .await
+            .unwrap();
+        assert!(
+            vector.hits.is_empty(),
+            "the letters' cosine is below 0.5: {:?}",
+            vector.hits
+        );
+
+        let lexical = memory
+            .search_with(&search(SearchMode::Lexical, None))
+            .await
+            .unwrap();
+        assert_eq!(lexical.threshold_used, 0.0, "{}", t.label());
+        assert_eq!(lexical.hits.len(), 2, "{}: {:?}", t.label(), lexical.hits);
+        assert!(lexical.hits.iter().any(|h| h.id == relay), "{}", t.label());
+        assert_eq!(lexical.below_threshold, 1, "the lunch note shares no word");
+
+        let best_only = memory
+            .search_with(&search(SearchMode::Lexical, Some(1.0)))
+            .await
+            .unwrap();
+        assert_eq!(best_only.hits.len(), 1, "{}", t.label());
+        assert_ne!(
+            best_only.hits[0].id, relay,
+            "the note saying XK twice scores higher"
+        );
+    }
+}

@@ -157,7 +157,10 @@ impl SqlMemoryManager {
     /// A search with filters, a ranking mode and an account of what was left out.
     pub async fn search_with(&self, request: &SearchRequest) -> Result<SearchOutcome, MemoryError> {
         validate_query(&request.query)?;
-        let threshold = request.threshold.unwrap_or_else(|| self.default_threshold());
+        let threshold = request.threshold.unwrap_or_else(|| match request.mode {
+            SearchMode::Lexical => 0.0,
+            SearchMode::Vector | SearchMode::Hybrid => self.default_threshold(),
+        });
         validate_threshold(threshold)?;
         let query = self.embed(std::slice::from_ref(&request.query)).await?.remove(0);
         self.ensure_loaded().await?;

@@ -181,8 +181,9 @@ impl SearchIndex {
         }
     }
 
-    /// Ranks the memories for a query vector: filters, threshold on the cosine, ranking by
-    /// `request.mode`, ties newest first (then by id), at most `request.limit`.
+    /// Ranks the memories for a query vector: filters, the mode's threshold (on the cosine; in
+    /// lexical mode on BM25 relative to the best match), ranking by `request.mode`, ties newest
+    /// first (then by id), at most `request.limit`.
     ///
     /// The int8 first pass ([`QuantisedMatrix`]) gives each memory an interval sure to hold its
     /// cosine; only memories whose interval straddles the threshold or reaches into the best
@@ -215,7 +216,10 @@ impl SearchIndex {
             }
             let error = self.quantised.error_bound(slot, &quantised_query);
             let (lo, hi) = (approx - error, approx + error);
-            if hi < threshold {
+            if request.mode == SearchMode::Lexical {
+                // Lexical has its own threshold, on BM25 (below); every memory is a candidate.
+                above.push(Bounds { slot, lo, hi });
+            } else if hi < threshold {
                 below_threshold += 1;
             } else if lo >= threshold {
                 above.push(Bounds { slot, lo, hi });
@@ -258,7 +262,9 @@ impl SearchIndex {
                 })
                 .collect(),
             SearchMode::Lexical => {
-                let matching = bm25_matches(&self.bm25.scores(&request.query));
+                let mut matching = bm25_matches(&self.bm25.scores(&request.query));
+                let best = matching.iter().map(|m| m.1).fold(0.0, f32::max);
+                matching.retain(|m| m.1 >= threshold * best);
                 below_threshold += above.len() - matching.len();
                 self.best_by(matching, request.limit)
                     .into_iter()

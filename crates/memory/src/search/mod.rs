@@ -51,7 +51,10 @@ impl std::str::FromStr for SearchMode {
 pub struct SearchRequest {
     /// What to look for.
     pub query: String,
-    /// Keep hits whose cosine is at least this; `None` uses the embedder's default threshold.
+    /// Each mode's own threshold. Vector and hybrid: keep hits whose cosine is at least this
+    /// (`None`: the embedder's default). Lexical: keep hits whose BM25 score is at least this
+    /// fraction of the best match's, in [0, 1] (`None`: 0, every memory sharing a term); a cosine
+    /// threshold there hid exact-word matches whose meaning scored low.
     pub threshold: Option<f32>,
     /// At most this many hits.
     pub limit: usize,
