@@ -587,6 +587,8 @@ impl Config {
         }
         let path = |p: &PathBuf| p.display().to_string();
         let text = |s: &String| s.clone();
+        // Base URLs as `status` shows them: no user, password or query (`?token=`).
+        let base_url = |u: &String| talab_orchestrator::display_url(u);
         let secret = |s: &Secret| s.to_string();
         let redacted_url = |u: &String| match talab_db::DatabaseLocation::parse(u) {
             Ok(loc) => loc.to_string(),
@@ -601,7 +603,7 @@ impl Config {
             ("gemini", &self.gemini),
         ] {
             out.insert(format!("platforms.{name}.api_key"), show(&p.api_key, secret));
-            out.insert(format!("platforms.{name}.base_url"), show(&p.base_url, text));
+            out.insert(format!("platforms.{name}.base_url"), show(&p.base_url, base_url));
             out.insert(format!("platforms.{name}.model"), show(&p.model, text));
         }
         out.insert(
@@ -617,7 +619,7 @@ impl Config {
             ("binance", &self.binance_base_url),
             ("coinbase", &self.coinbase_base_url),
         ] {
-            out.insert(format!("market_data.{name}_base_url"), show(url, text));
+            out.insert(format!("market_data.{name}_base_url"), show(url, base_url));
         }
         out.insert(
             "memory.embed_model_dir".to_string(),
@@ -826,6 +828,34 @@ mod tests {
             cfg.claude.api_key.value.as_ref().unwrap().expose(),
             "sk-ant-very-secret"
         );
+    }
+
+    /// `config show` masks URL credentials as `status` does (it printed user:password and ?token=).
+    #[test]
+    fn base_urls_are_shown_without_credentials() {
+        let dir =
+            home_with("[market_data]\nbinance_base_url = \"https://u:binpass@b.example/api?token=bintok\"\n");
+        let env = env_of(&[
+            ("TALAB_HOME", dir.path().to_str().unwrap()),
+            (
+                "OPENAI_BASE_URL",
+                "http://me:s3cret@127.0.0.1:11434/v1?token=tok123",
+            ),
+        ]);
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        let entries = cfg.entries();
+        assert_eq!(
+            entries["platforms.chatgpt.base_url"].value.as_deref(),
+            Some("http://127.0.0.1:11434/v1")
+        );
+        assert_eq!(
+            entries["market_data.binance_base_url"].value.as_deref(),
+            Some("https://b.example/api")
+        );
+        let shown = format!("{entries:?}");
+        for secret in ["s3cret", "tok123", "binpass", "bintok"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]
