@@ -395,7 +395,43 @@ fn resolve_quota(
 impl Config {
     /// Loads the configuration from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-        Self::load_with(overrides, &|name| std::env::var(name).ok())
+        let config = Self::load_with(overrides, &|name| std::env::var(name).ok())?;
+        if let Some(warning) = config.exposed_secret_warning() {
+            tracing::warn!("{warning}");
+        }
+        Ok(config)
+    }
+
+    /// A warning when the configuration file holds a secret (an API key) and other users may read
+    /// it; `None` otherwise (and off Unix, where modes do not say this).
+    pub fn exposed_secret_warning(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        let from_file = |s: &Setting<Secret>| s.value.is_some() && s.origin == Origin::File;
+        let holds_secret = [
+            &self.claude.api_key,
+            &self.chatgpt.api_key,
+            &self.gemini.api_key,
+            &self.cmc_api_key,
+        ]
+        .into_iter()
+        .any(from_file);
+        if !holds_secret {
+            return None;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then(|| {
+                format!(
+                    "{} holds an API key and others may read it (mode {mode:o}); `chmod 600 {}`",
+                    file.display(),
+                    file.display()
+                )
+            })
+        }
+        #[cfg(not(unix))]
+        None
     }
 
     /// Loads the configuration with an explicit environment (tests pass their own).
@@ -856,6 +892,35 @@ mod tests {
         for secret in ["s3cret", "tok123", "binpass", "bintok"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_readable_file_holding_a_key_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = home_with("[platforms.claude]\napi_key = \"sk-ant-in-file\"\n");
+        let file = dir.path().join("talab.toml");
+        let env = env_of(&[("TALAB_HOME", dir.path().to_str().unwrap())]);
+        for (mode, warned) in [
+            (0o644, true),
+            (0o666, true),
+            (0o640, true),
+            (0o600, false),
+            (0o400, false),
+        ] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+            let warning = cfg.exposed_secret_warning();
+            assert_eq!(warning.is_some(), warned, "{mode:o}: {warning:?}");
+            if let Some(w) = warning {
+                assert!(w.contains("chmod 600") && !w.contains("sk-ant-in-file"), "{w}");
+            }
+        }
+        // No secret in the file: nothing to warn about.
+        std::fs::write(&file, "[platforms.claude]\nmodel = \"m\"\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cfg = Config::load_with(&Overrides::default(), &env).unwrap();
+        assert!(cfg.exposed_secret_warning().is_none());
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl Database {
         Self::open(&DatabaseLocation::parse(url)?).await
     }
 
-    /// Opens a parsed location; a SQLite file and its folder are created when missing.
+    /// Opens a parsed location; a SQLite file and its folders are created when missing, readable by
+    /// their owner only (see [`crate::private`]).
     pub async fn open(location: &DatabaseLocation) -> Result<Self, DbError> {
         match location {
             DatabaseLocation::SqliteFile(path) => {
@@ -71,9 +72,7 @@ impl Database {
                     path: path.display().to_string(),
                     reason,
                 };
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-                }
+                crate::private::create_private(path).map_err(|e| fail(e.to_string()))?;
                 let options = sqlite_options().filename(path).create_if_missing(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)

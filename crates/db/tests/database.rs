@@ -220,3 +220,35 @@ async fn a_missing_postgres_database_is_named() {
     assert!(matches!(err, DbError::Refused { .. }), "{err}");
     assert!(err.to_string().contains("talab_no_such_db_here"), "{err}");
 }
+
+/// A new database and the folders made for it are private to their owner (prompts, answers and
+/// memories live there); the WAL file follows the database's mode.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_database_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home").join("talab");
+    let file = home.join("talab.db");
+    let db = Database::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    db.migrate(&SET_V1).await.unwrap();
+    assert_eq!(mode(&home), 0o700);
+    assert_eq!(mode(&dir.path().join("home")), 0o700);
+    assert_eq!(mode(&file), 0o600);
+    let wal = home.join("talab.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    db.close().await;
+
+    // An existing file keeps the mode its owner chose.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let db = Database::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    db.close().await;
+    assert_eq!(mode(&file), 0o640);
+}
