@@ -1,0 +1,115 @@
+//! Reliability and security through the real engine and HTTP adapters, against wiremock servers:
+//! a provider echoing the key never leaks any long prefix of it (returned error, stored error and
+//! attempts, on both backends).
+
+mod adapter_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_support::{KEY, config};
+use talab_orchestrator::adapters::AnthropicAdapter;
+use talab_orchestrator::{
+    CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PriceTable, QuotaConfig, RetryPolicy,
+    TalabOrchestrator, Task, TaskType,
+};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// No run of this many leading characters of the key may appear anywhere.
+const MIN_PREFIX: usize = 8;
+
+/// A server answering every POST with `template`.
+async fn server(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A plain-text 500 whose body echoes the key (as some proxies and servers do).
+fn echoing_500() -> ResponseTemplate {
+    ResponseTemplate::new(500).set_body_string(format!("Internal error: upstream rejected key {KEY}"))
+}
+
+fn claude(server: &MockServer) -> Arc<dyn PlatformAdapter> {
+    Arc::new(
+        AnthropicAdapter::new(
+            &config(server, "", None),
+            Arc::new(PriceTable::builtin()),
+            CALL_TIMEOUT,
+        )
+        .unwrap(),
+    )
+}
+
+/// Quick retries and no cool-down, so every test is fast and each task meets the same platforms.
+fn quick(orch: TalabOrchestrator, attempts: u32) -> TalabOrchestrator {
+    orch.with_retry(RetryPolicy::new(
+        attempts,
+        Duration::from_millis(1),
+        Duration::from_millis(2),
+    ))
+    .with_cooldown(CooldownPolicy {
+        failures: 0,
+        period: Duration::ZERO,
+    })
+}
+
+/// The first prefix of the key, 8 characters or longer, that `text` contains.
+fn leaked_prefix(text: &str) -> Option<&'static str> {
+    (MIN_PREFIX..=KEY.len())
+        .map(|n| &KEY[..n])
+        .find(|p| text.contains(p))
+}
+
+fn assert_no_prefix(what: &str, text: &str) {
+    assert_eq!(leaked_prefix(text), None, "{what} holds part of the key: {text}");
+}
+
+#[tokio::test]
+async fn an_echoed_key_leaves_no_prefix_in_the_error_nor_the_stored_task() {
+    let mock = server(echoing_500()).await;
+    // The adapter's own error, as it is returned (and printed on stderr by `talab run`).
+    let direct = claude(&mock)
+        .execute(&Task::new(TaskType::CodeGeneration, "hello"))
+        .await
+        .expect_err("a 500 is an error");
+    assert!(direct.message().contains("HTTP 500"), "{direct}");
+    for text in [direct.to_string(), format!("{direct:?}")] {
+        assert_no_prefix("the adapter's error", &text);
+    }
+
+    for t in talab_db::testing::backends().await {
+        let orch = TalabOrchestrator::open(t.db.clone(), vec![claude(&mock)], QuotaConfig::default())
+            .await
+            .unwrap();
+        let orch = quick(orch, 2);
+        let result = orch
+            .execute(
+                Task::new(TaskType::CodeGeneration, "hello").with_hint(Platform::Claude),
+                true,
+            )
+            .await;
+        assert!(!result.success, "{}", t.label());
+        assert_no_prefix("the result", &serde_json::to_string(&result).unwrap());
+
+        let id = result.metadata["task_id"].as_str().expect("stored").to_string();
+        let stored = orch.store().get(&id).await.unwrap().expect("the task was stored");
+        let error = stored.result.error.clone().unwrap();
+        assert!(error.contains("HTTP 500"), "{}: {error}", t.label());
+        assert_no_prefix("the stored error", &error);
+        let attempts = &stored.result.metadata["attempts"];
+        assert_eq!(
+            attempts.as_array().map(Vec::len),
+            Some(2),
+            "{}: {attempts}",
+            t.label()
+        );
+        assert_no_prefix("the stored attempts", &attempts.to_string());
+        assert_no_prefix("the stored task", &serde_json::to_string(&stored).unwrap());
+    }
+}
