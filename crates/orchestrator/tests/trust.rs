@@ -1,6 +1,6 @@
 //! Reliability and security through the real engine and HTTP adapters, against wiremock servers:
 //! a provider echoing the key never leaks any long prefix of it (returned error, stored error and
-//! attempts, on both backends).
+//! attempts, on both backends); a strict task is never sent to another platform.
 
 mod adapter_support;
 
@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_support::{KEY, config};
-use talab_orchestrator::adapters::AnthropicAdapter;
+use talab_orchestrator::adapters::{AnthropicAdapter, GeminiAdapter, OpenAiAdapter};
+use talab_orchestrator::routing::STRICT_KEY;
 use talab_orchestrator::{
     CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PriceTable, QuotaConfig, RetryPolicy,
-    TalabOrchestrator, Task, TaskType,
+    TalabOrchestrator, Task, TaskResult, TaskType,
 };
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,6 +20,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// No run of this many leading characters of the key may appear anywhere.
 const MIN_PREFIX: usize = 8;
+
+const CHAT_OK: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini",
+  "choices":[{"index":0,"message":{"role":"assistant","content":"fallback answer"},"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":10,"completion_tokens":3,"total_tokens":13}}"#;
+const GEMINI_OK: &str = r#"{"candidates":[{"content":{"parts":[{"text":"fallback answer"}],"role":"model"},
+  "finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":3,"totalTokenCount":13},
+  "modelVersion":"gemini-2.5-flash"}"#;
 
 /// A server answering every POST with `template`.
 async fn server(template: ResponseTemplate) -> MockServer {
@@ -38,6 +46,28 @@ fn echoing_500() -> ResponseTemplate {
 fn claude(server: &MockServer) -> Arc<dyn PlatformAdapter> {
     Arc::new(
         AnthropicAdapter::new(
+            &config(server, "", None),
+            Arc::new(PriceTable::builtin()),
+            CALL_TIMEOUT,
+        )
+        .unwrap(),
+    )
+}
+
+fn chatgpt(server: &MockServer) -> Arc<dyn PlatformAdapter> {
+    Arc::new(
+        OpenAiAdapter::new(
+            &config(server, "", None),
+            Arc::new(PriceTable::builtin()),
+            CALL_TIMEOUT,
+        )
+        .unwrap(),
+    )
+}
+
+fn gemini(server: &MockServer) -> Arc<dyn PlatformAdapter> {
+    Arc::new(
+        GeminiAdapter::new(
             &config(server, "", None),
             Arc::new(PriceTable::builtin()),
             CALL_TIMEOUT,
@@ -111,5 +141,81 @@ async fn an_echoed_key_leaves_no_prefix_in_the_error_nor_the_stored_task() {
         );
         assert_no_prefix("the stored attempts", &attempts.to_string());
         assert_no_prefix("the stored task", &serde_json::to_string(&stored).unwrap());
+    }
+}
+
+/// Claude (answering `claude_answer`) and working OpenAI and Gemini servers behind one engine.
+struct ThreePlatforms {
+    claude: MockServer,
+    chatgpt: MockServer,
+    gemini: MockServer,
+}
+
+impl ThreePlatforms {
+    async fn new(claude_answer: ResponseTemplate) -> Self {
+        let ok = |body: &str| {
+            ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json")
+        };
+        ThreePlatforms {
+            claude: server(claude_answer).await,
+            chatgpt: server(ok(CHAT_OK)).await,
+            gemini: server(ok(GEMINI_OK)).await,
+        }
+    }
+
+    async fn run(&self, db: &talab_db::Database, task: Task) -> TaskResult {
+        let adapters = vec![claude(&self.claude), chatgpt(&self.chatgpt), gemini(&self.gemini)];
+        let orch = TalabOrchestrator::open(db.clone(), adapters, QuotaConfig::default())
+            .await
+            .unwrap();
+        quick(orch, 2).execute(task, true).await
+    }
+
+    async fn requests(server: &MockServer) -> usize {
+        server.received_requests().await.expect("recording is on").len()
+    }
+
+    /// Requests received by (claude, chatgpt, gemini).
+    async fn counts(&self) -> (usize, usize, usize) {
+        (
+            Self::requests(&self.claude).await,
+            Self::requests(&self.chatgpt).await,
+            Self::requests(&self.gemini).await,
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_strict_task_never_reaches_another_platform() {
+    let t = talab_db::testing::sqlite().await;
+    // Research prefers chatgpt and gemini; the hint puts claude first.
+    let task = || Task::new(TaskType::Research, "secret plans").with_hint(Platform::Claude);
+
+    // The control: without --strict, a failing claude falls back (so the setup can route elsewhere).
+    let loose = ThreePlatforms::new(ResponseTemplate::new(500)).await;
+    let result = loose.run(&t.db, task()).await;
+    assert!(result.success, "{:?}", result.error);
+    assert_ne!(result.platform, Platform::Claude);
+
+    for status in [401, 500] {
+        let platforms = ThreePlatforms::new(ResponseTemplate::new(status)).await;
+        let result = platforms.run(&t.db, task().with_metadata(STRICT_KEY, true)).await;
+        assert!(
+            !result.success,
+            "HTTP {status}: the strict task must fail with claude"
+        );
+        assert_eq!(result.platform, Platform::Claude);
+        let (claude, chatgpt, gemini) = platforms.counts().await;
+        assert!(claude >= 1, "HTTP {status}: claude was not called");
+        assert_eq!(
+            (chatgpt, gemini),
+            (0, 0),
+            "HTTP {status}: the prompt went elsewhere"
+        );
+        let attempts = result.metadata["attempts"].as_array().unwrap();
+        assert!(
+            attempts.iter().all(|a| a["platform"] == "claude"),
+            "HTTP {status}: {attempts:?}"
+        );
     }
 }
