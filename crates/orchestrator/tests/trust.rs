@@ -1,6 +1,7 @@
 //! Reliability and security through the real engine and HTTP adapters, against wiremock servers:
 //! a provider echoing the key never leaks any long prefix of it (returned error, stored error and
-//! attempts, on both backends); a strict task is never sent to another platform.
+//! attempts, on both backends); a strict task is never sent to another platform; and failed
+//! calls count toward the request quota, retries included, so a limit of 3 means 3 requests.
 
 mod adapter_support;
 
@@ -11,8 +12,8 @@ use adapter_support::{KEY, config};
 use talab_orchestrator::adapters::{AnthropicAdapter, GeminiAdapter, OpenAiAdapter};
 use talab_orchestrator::routing::STRICT_KEY;
 use talab_orchestrator::{
-    CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PriceTable, QuotaConfig, RetryPolicy,
-    TalabOrchestrator, Task, TaskResult, TaskType,
+    CooldownPolicy, Orchestrator, Platform, PlatformAdapter, PlatformQuota, PriceTable, QuotaConfig,
+    QuotaUnit, RetryPolicy, TalabOrchestrator, Task, TaskResult, TaskType, execute_parallel,
 };
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -217,5 +218,49 @@ async fn a_strict_task_never_reaches_another_platform() {
             attempts.iter().all(|a| a["platform"] == "claude"),
             "HTTP {status}: {attempts:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn failed_calls_and_their_retries_count_toward_the_request_quota() {
+    for t in talab_db::testing::backends().await {
+        let mock = server(ResponseTemplate::new(500).set_body_string("upstream failed")).await;
+        let quota = QuotaConfig::default().with(
+            Platform::Claude,
+            PlatformQuota {
+                requests_per_day: Some(3),
+                daily_budget_usd: Some(5.0),
+                ..PlatformQuota::default()
+            },
+        );
+        let orch = TalabOrchestrator::open(t.db.clone(), vec![claude(&mock)], quota)
+            .await
+            .unwrap();
+        // Four calls per task: without the quota, four tasks would make 16 requests.
+        let orch = Arc::new(quick(orch, 4));
+        let tasks = (0..4)
+            .map(|i| Task::new(TaskType::CodeGeneration, format!("task {i}")))
+            .collect();
+        let results = execute_parallel(&orch, tasks, 4).await;
+        assert!(results.iter().all(|r| !r.success), "{}", t.label());
+
+        let received = mock.received_requests().await.unwrap().len();
+        assert_eq!(received, 3, "{}: requests sent past the quota", t.label());
+        let lines = orch.quota().report().await.unwrap();
+        let line = |unit| {
+            lines
+                .iter()
+                .find(|l| l.platform == Platform::Claude && l.unit == unit)
+                .map(|l| (l.used, l.reserved))
+        };
+        assert_eq!(line(QuotaUnit::Requests), Some((3, 0)), "{}", t.label());
+        // A failed call reported no usage: it costs nothing.
+        assert_eq!(line(QuotaUnit::UsdMicros), Some((0, 0)), "{}", t.label());
+        assert_eq!(orch.ledger().total(None).await.unwrap().calls, 0, "{}", t.label());
+        let refused = results
+            .iter()
+            .filter(|r| r.error.as_deref().is_some_and(|e| e.contains("quota")))
+            .count();
+        assert!(refused >= 1, "{}: {results:?}", t.label());
     }
 }
