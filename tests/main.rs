@@ -11,4 +11,5 @@ mod cli_orchestrator;
 mod cli_signals;
 mod flow;
 mod stubbed_end_to_end;
+mod trust_cli;
 mod util;

@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use talab_orchestrator::routing::{STRICT_KEY, TOOL_KEY};
+use talab_orchestrator::routing::TOOL_KEY;
 use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult};
 
 use super::tasks;
@@ -30,10 +30,12 @@ pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
     }
     let mut task = Task::new(args.task_type, prompt);
     if let Some(platform) = args.platform {
-        task = task.with_hint(platform);
-    }
-    if args.strict {
-        task = task.with_metadata(STRICT_KEY, true);
+        // --strict (which needs --platform): no other platform sees the prompt, ever.
+        task = if args.strict {
+            task.with_strict_hint(platform)
+        } else {
+            task.with_hint(platform)
+        };
     }
     if let Some(tool) = args.tool {
         task = task.with_metadata(TOOL_KEY, tool);

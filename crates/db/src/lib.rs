@@ -39,6 +39,7 @@ mod error;
 mod location;
 mod migrate;
 pub mod private;
+pub mod redact;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;

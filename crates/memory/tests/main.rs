@@ -12,4 +12,5 @@ mod search_quantised;
 mod store;
 #[cfg(feature = "stubs")]
 mod stub;
+mod trust_scrub;
 mod util;

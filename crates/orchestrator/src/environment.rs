@@ -324,21 +324,9 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// A URL as it may be shown: no user, password, query or fragment (which may hold keys).
-pub fn display_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_string(),
-    }
-}
+/// A URL as it may be shown: no user, password, query or fragment (which may hold keys). One rule
+/// for every crate, so it lives with the masking in `talab-db`.
+pub use talab_db::redact::display_url;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
 //! Daily quotas per platform, kept in the database so concurrent tasks and concurrent talab
 //! processes share one count: requests, tokens and an optional USD budget are separate units; each
 //! platform's window is the local date in its reset time zone (Gemini's free tier resets at
-//! Pacific midnight). A call reserves before it runs, then settles with the real usage or releases.
+//! Pacific midnight). A call reserves before it runs, then settles with the real usage (a failed
+//! call as one request: it reached the provider or may have) or releases what was never used.
 //!
 //! Every reservation is one conditional upsert (`used + reserved + n <= limit`), atomic on SQLite
 //! and PostgreSQL alike, so there is no read-then-write race. Alerts at 50/80/90 % of a unit are

@@ -112,7 +112,8 @@ pub fn task_tool(task: &Task) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Whether the task asks for strict hint routing (`metadata.strict = true`).
+/// Whether the task asks for strict hint routing (`metadata.strict = true`): its hint is the only
+/// platform that may see its prompt (see [`route_strict`]).
 pub fn wants_strict(task: &Task) -> bool {
     task.metadata.get(STRICT_KEY).and_then(Value::as_bool) == Some(true)
 }
@@ -132,7 +133,8 @@ pub fn route(
     route_with(table, task, false, can_run)
 }
 
-/// Like [`route`], but a hint that cannot run is [`OrchestratorError::StrictHint`].
+/// Like [`route`], but a hint that cannot run is [`OrchestratorError::StrictHint`], and a hint
+/// that can run is the only candidate: a strict task is never sent to another platform.
 pub fn route_strict(
     table: &PreferenceTable,
     task: &Task,
@@ -197,8 +199,14 @@ pub fn route_with(
         }
     }
 
+    // Strict: the prompt goes to the hint or nowhere; no other platform is ever a candidate.
+    let strict_hint = task.platform_hint.filter(|_| strict);
     for p in order {
         if candidates.contains(&p) {
+            continue;
+        }
+        if let Some(hint) = strict_hint {
+            skipped.push((p, format!("strict routing: only {hint} may see the prompt")));
             continue;
         }
         let outcome = match &hint_refused {
@@ -409,6 +417,22 @@ mod tests {
         assert_eq!(
             route_strict(&table, &plain, only(Claude)).unwrap().candidates,
             [Claude]
+        );
+    }
+
+    #[test]
+    fn a_usable_strict_hint_is_the_only_candidate() {
+        let table = PreferenceTable::default();
+        let task = Task::new(TaskType::Research, "x").with_hint(Claude);
+        let d = route_strict(&table, &task, all_can_run).unwrap();
+        assert_eq!(d.candidates, [Claude]);
+        let skipped: Vec<Platform> = d.skipped.iter().map(|(p, _)| *p).collect();
+        assert_eq!(skipped, [Chatgpt, Gemini]);
+        assert!(d.skipped.iter().all(|(_, why)| why.contains("strict")));
+        // Not strict: the table's platforms follow the hint.
+        assert_eq!(
+            route(&table, &task, all_can_run).unwrap().candidates,
+            [Claude, Chatgpt, Gemini]
         );
     }
 

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// What a secret prints as, everywhere.
-pub const MASK: &str = "***";
+/// What a secret prints as, everywhere (the same mask the shared redactor writes).
+pub use talab_db::redact::MASK;
 
 /// An API key or other credential.
 ///

@@ -174,6 +174,14 @@ impl Task {
         self
     }
 
+    /// Sends the task to `platform` and nowhere else: the hint, made strict
+    /// (`metadata.strict = true`). If `platform` cannot run or fails, the task fails; no other
+    /// platform ever sees the prompt.
+    pub fn with_strict_hint(self, platform: Platform) -> Self {
+        self.with_hint(platform)
+            .with_metadata(crate::routing::STRICT_KEY, true)
+    }
+
     /// Adds (or replaces) one metadata entry.
     pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.metadata.insert(key.into(), value.into());

@@ -20,3 +20,4 @@ mod quota_tracker;
 #[cfg(feature = "stubs")]
 mod stub_orchestrator;
 mod task_store;
+mod trust;

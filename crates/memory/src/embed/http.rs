@@ -4,12 +4,15 @@
 //! The response is checked rather than trusted: vectors are put back in input order by `index`,
 //! must all have the embedder's dimension and be finite and non-zero, and are L2-normalised here
 //! (not every server normalises). Errors say what the server did (401, 429, 5xx, malformed body)
-//! and never contain the API key.
+//! and never contain the API key: the key and the base URL's credentials, and any 8+-character
+//! prefix of them, are masked with the shared [`Redactor`] before a body is quoted (and cut), and
+//! the URL in an error is shown without user info or query.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use talab_db::redact::{Redactor, display_url};
 
 use super::{Embedder, EmbedderIdentity};
 use crate::MemoryError;
@@ -22,6 +25,8 @@ pub const HTTP_DEFAULT_THRESHOLD: f32 = 0.4;
 pub const HTTP_DEFAULT_BATCH: usize = 256;
 /// Longest part of an error body quoted in an error message.
 const BODY_QUOTE: usize = 300;
+/// What a masked key reads as in this crate's messages.
+const REDACTED: &str = "[redacted]";
 
 /// Where and how to call the API.
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ pub struct HttpEmbedder {
     client: reqwest::Client,
     config: HttpEmbedderConfig,
     url: String,
+    /// Masks the key and the base URL's credentials out of every error.
+    redactor: Redactor,
     dim: usize,
 }
 
@@ -101,7 +108,7 @@ impl HttpEmbedder {
     pub fn new(config: HttpEmbedderConfig, dim: usize) -> Result<Self, MemoryError> {
         let url = embeddings_url(&config.base_url);
         let fail = |message: String| MemoryError::EmbedHttp {
-            url: url.clone(),
+            url: display_url(&url),
             message,
         };
         if dim == 0 {
@@ -117,10 +124,15 @@ impl HttpEmbedder {
             .timeout(config.timeout)
             .build()
             .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
+        let redactor = config.api_key.iter().fold(
+            Redactor::new().with_mask(REDACTED).with_url(&config.base_url),
+            Redactor::with_secret,
+        );
         Ok(Self {
             client,
             config,
             url,
+            redactor,
             dim,
         })
     }
@@ -143,8 +155,8 @@ impl HttpEmbedder {
 
     fn fail(&self, message: String) -> MemoryError {
         MemoryError::EmbedHttp {
-            url: self.url.clone(),
-            message,
+            url: display_url(&self.url),
+            message: self.redactor.redact(&message),
         }
     }
 
@@ -158,7 +170,7 @@ impl HttpEmbedder {
         let response = request
             .send()
             .await
-            .map_err(|e| self.fail(format!("request failed: {}", self.scrub(&e.to_string()))))?;
+            .map_err(|e| self.fail(format!("request failed: {}", e.without_url())))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -254,20 +266,11 @@ impl HttpEmbedder {
         Ok(vector)
     }
 
-    /// Removes the key from text that might echo it (e.g. a URL or a server's error message).
-    fn scrub(&self, text: &str) -> String {
-        match &self.config.api_key {
-            Some(key) if !key.is_empty() => text.replace(key.as_str(), "[redacted]"),
-            _ => text.to_string(),
-        }
-    }
-
+    /// The start of a server's body for a message, masked before it is cut.
     fn quote(&self, body: &str) -> String {
-        let body = self.scrub(body.trim());
-        match body.char_indices().nth(BODY_QUOTE) {
-            Some((cut, _)) => format!("{}…", &body[..cut]),
-            None if body.is_empty() => "(empty body)".into(),
-            None => body,
+        match self.redactor.quote(body, BODY_QUOTE) {
+            quoted if quoted.is_empty() => "(empty body)".into(),
+            quoted => quoted,
         }
     }
 }

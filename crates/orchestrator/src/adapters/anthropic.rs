@@ -86,7 +86,7 @@ impl AnthropicAdapter {
         if !reply.status.is_success() {
             return Err(classify(&reply));
         }
-        let response: MessagesResponse = http::parse_json(&reply)?;
+        let response: MessagesResponse = self.core.parse_json(&reply)?;
         let text: Vec<&str> = response
             .content
             .iter()

@@ -4,6 +4,10 @@
 //! process group; on a timeout (or if the call is dropped) the whole group is killed and the child
 //! reaped, so neither `claude` nor anything it started outlives the call (see [`process_group`]).
 //!
+//! `claude` may print the credentials it was started with (an API key or OAuth token in its
+//! environment) in an error; every error is masked with the shared [`Redactor`] over the
+//! credential-named variables the child sees, before any output is quoted or cut.
+//!
 //! [`process_group`]: super::process_group
 
 use std::ffi::OsString;
@@ -14,6 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use talab_db::redact::{Redactor, is_credential_name};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
@@ -67,6 +72,16 @@ impl ClaudeCodeAdapter {
     pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
         self
+    }
+
+    /// Masks the credentials the child sees: credential-named variables (`ANTHROPIC_API_KEY`,
+    /// `CLAUDE_CODE_OAUTH_TOKEN`…) of our environment and of the ones set with [`Self::with_env`].
+    fn redactor(&self) -> Redactor {
+        std::env::vars_os()
+            .chain(self.env.iter().cloned())
+            .filter(|(name, _)| name.to_str().is_some_and(is_credential_name))
+            .filter_map(|(_, value)| value.into_string().ok())
+            .fold(Redactor::new(), Redactor::with_secret)
     }
 
     fn stdin_text(task: &Task) -> String {
@@ -141,6 +156,7 @@ impl ClaudeCodeAdapter {
         status: ExitStatus,
         stdout: &str,
         stderr: &str,
+        redactor: &Redactor,
     ) -> Result<AdapterOutput, PlatformError> {
         let parsed = parse_result(stdout);
         if let Some(result) = parsed.as_ref().filter(|r| r.is_error) {
@@ -163,7 +179,11 @@ impl ClaudeCodeAdapter {
                     Some(_) => format!(
                         "{} printed output that is not its JSON result; it starts with {:?}",
                         self.binary.display(),
-                        stdout.trim().chars().take(60).collect::<String>()
+                        redactor
+                            .redact(stdout.trim())
+                            .chars()
+                            .take(60)
+                            .collect::<String>()
                     ),
                     None => format!("{} printed nothing", self.binary.display()),
                 },
@@ -197,8 +217,12 @@ impl PlatformAdapter for ClaudeCodeAdapter {
     }
 
     async fn execute(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
-        let (status, stdout, stderr) = self.run(Self::stdin_text(task)).await?;
-        self.interpret(status, &stdout, &stderr)
+        let redactor = self.redactor();
+        let outcome = match self.run(Self::stdin_text(task)).await {
+            Ok((status, stdout, stderr)) => self.interpret(status, &stdout, &stderr, &redactor),
+            Err(e) => Err(e),
+        };
+        outcome.map_err(|e| super::http::scrub_with(&redactor, e))
     }
 }
 

@@ -69,7 +69,7 @@ impl GeminiAdapter {
         if !reply.status.is_success() {
             return Err(classify(&reply));
         }
-        let response: GenerateResponse = http::parse_json(&reply)?;
+        let response: GenerateResponse = self.core.parse_json(&reply)?;
         let Some(candidate) = response.candidates.into_iter().next() else {
             let reason = response
                 .prompt_feedback

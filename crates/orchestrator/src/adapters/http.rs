@@ -2,6 +2,10 @@
 //! joining, the mapping of transport failures and HTTP statuses to [`PlatformError`], readable
 //! messages for bodies that are not the JSON promised (HTML error pages, truncated JSON), the
 //! `retry-after` header, and scrubbing the key out of every message.
+//!
+//! Scrubbing uses the shared [`Redactor`]: the key and the base URL's credentials, and any
+//! 8+-character prefix of them, are masked out of an error body as soon as it is read, before any
+//! message quotes (and cuts) it, and once more out of the final message.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +14,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use talab_db::redact::Redactor;
 
 use crate::{
     AdapterOutput, HttpPlatformConfig, OrchestratorError, Platform, PlatformError, PlatformStatus,
@@ -25,6 +30,8 @@ pub(crate) struct HttpCore {
     custom_base: bool,
     pub model: String,
     pub api_key: Option<Secret>,
+    /// Masks the key and the base URL's credentials out of error bodies and messages.
+    redactor: Redactor,
     prices: Arc<PriceTable>,
     timeout: Duration,
 }
@@ -73,6 +80,11 @@ impl HttpCore {
                 .map(String::from)
         };
         let custom = trimmed(&cfg.base_url);
+        let api_key = cfg.api_key.clone().filter(|k| !k.is_blank());
+        let mut redactor = Redactor::new().with_url(custom.as_deref().unwrap_or(default_base));
+        if let Some(key) = &api_key {
+            redactor = redactor.with_secret(key.expose());
+        }
         Ok(HttpCore {
             platform,
             client,
@@ -82,7 +94,8 @@ impl HttpCore {
                 .trim_end_matches('/')
                 .to_string(),
             model: trimmed(&cfg.model).unwrap_or_else(|| default_model.to_string()),
-            api_key: cfg.api_key.clone().filter(|k| !k.is_blank()),
+            api_key,
+            redactor,
             prices,
             timeout,
         })
@@ -126,6 +139,7 @@ impl HttpCore {
     }
 
     /// POSTs `body` as JSON and reads the whole answer; transport failures become typed errors.
+    /// The body of an error status is returned already masked, since it is only ever quoted.
     pub async fn post(
         &self,
         url: &str,
@@ -141,6 +155,11 @@ impl HttpCore {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.map_err(|e| self.transport_error(url, e))?;
+        let body = if status.is_success() {
+            body
+        } else {
+            self.redactor.redact(&body)
+        };
         tracing::debug!(platform = %self.platform, status = status.as_u16(), bytes = body.len(), "response read");
         Ok(Reply {
             status,
@@ -178,15 +197,25 @@ impl HttpCore {
         }
     }
 
-    /// The error with every occurrence of the key masked (provider messages may echo it).
+    /// The error with the key, the base URL's credentials and any 8+-character prefix of them
+    /// masked (provider messages may echo them).
     pub fn scrub(&self, e: PlatformError) -> PlatformError {
-        match &self.api_key {
-            Some(key) if e.message().contains(key.expose()) => {
-                let message = e.message().replace(key.expose(), crate::secret::MASK);
-                with_message(e, message)
-            }
-            _ => e,
-        }
+        scrub_with(&self.redactor, e)
+    }
+
+    /// Decodes a success body like [`parse_json`]; a body quoted in the error is masked first.
+    pub fn parse_json<T: DeserializeOwned>(&self, reply: &Reply) -> Result<T, PlatformError> {
+        parse_json(reply, &self.redactor)
+    }
+}
+
+/// `e` with its message masked by `redactor` (unchanged when there is nothing to mask).
+pub(crate) fn scrub_with(redactor: &Redactor, e: PlatformError) -> PlatformError {
+    let masked = redactor.redact(e.message());
+    if masked == e.message() {
+        e
+    } else {
+        with_message(e, masked)
     }
 }
 
@@ -216,8 +245,8 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Decodes a success body; an empty body, an HTML page, truncated or malformed JSON or missing
-/// fields become [`PlatformError::Transient`] saying which.
-pub(crate) fn parse_json<T: DeserializeOwned>(reply: &Reply) -> Result<T, PlatformError> {
+/// fields become [`PlatformError::Transient`] saying which. A quoted body is masked before it is cut.
+fn parse_json<T: DeserializeOwned>(reply: &Reply, redactor: &Redactor) -> Result<T, PlatformError> {
     if let Some(what) = not_json(&reply.body) {
         return Err(PlatformError::Transient {
             message: format!("HTTP {} with {what} instead of JSON", reply.status.as_u16()),
@@ -235,7 +264,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(reply: &Reply) -> Result<T, Platfo
             Category::Syntax | Category::Io => {
                 format!(
                     "the response is not valid JSON ({e}); it starts with {:?}",
-                    snippet(&reply.body)
+                    snippet(&redactor.redact(&reply.body))
                 )
             }
         };
@@ -268,6 +297,8 @@ pub(crate) fn not_json(body: &str) -> Option<String> {
     })
 }
 
+/// The start of a body, for a message. Callers pass bodies already masked (see [`HttpCore::post`]):
+/// cutting first could leave the start of a key behind.
 fn snippet(body: &str) -> String {
     body.trim().chars().take(60).collect()
 }

@@ -73,7 +73,7 @@ impl OpenAiAdapter {
         if !reply.status.is_success() {
             return Err(classify(&reply));
         }
-        let response: ChatResponse = http::parse_json(&reply)?;
+        let response: ChatResponse = self.core.parse_json(&reply)?;
         let Some(choice) = response.choices.into_iter().next() else {
             return Err(PlatformError::Transient {
                 message: "the response has no choices".into(),

@@ -1,6 +1,13 @@
 //! One candidate platform, tried: every call reserves quota first, runs under the optional time
-//! limit, then settles the reservation with the real usage (or releases it on failure); the retry
-//! layer repeats the whole step, so each retry is counted against the quota like any call.
+//! limit, then settles the reservation. The retry layer repeats the whole step, so each retry is
+//! counted against the quota like any call, and a retry the quota has no room for is never sent.
+//!
+//! A failed call is settled too, as one request with no tokens and no cost: a 5xx or a timeout
+//! may still be billed and is load on the provider all the same, and releasing it would let
+//! concurrent tasks and their retries send many times the daily request limit. Tokens and cost
+//! stay what the provider reports, which for a failed call is nothing. (A call that never left
+//! the machine, such as a refused connection, is counted as well: the engine cannot tell it from
+//! one that reached the provider, and counting errs on the side of the limit.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +82,7 @@ impl TalabOrchestrator {
             .unwrap_or(last_cost)
     }
 
-    /// Reserve → call → settle or release, once.
+    /// Reserve → call → settle, once (a failure settles one request, no tokens, no cost).
     async fn call_once(
         &self,
         adapter: &Arc<dyn PlatformAdapter>,
@@ -127,8 +134,8 @@ impl TalabOrchestrator {
                 })
             }
             Err(error) => {
-                if let Err(e) = self.quota.release(reservation).await {
-                    tracing::error!(%platform, error = %e, "releasing quota failed; it stays reserved today");
+                if let Err(e) = self.quota.settle(reservation, 0, 0.0).await {
+                    tracing::error!(%platform, error = %e, "settling a failed call's quota failed; it stays reserved today");
                 }
                 Err(error)
             }

@@ -1,6 +1,7 @@
 //! The real [`Orchestrator`]: routes a task by the preference table over the platforms that can
 //! run (adapter present, configured, pre-flight, not cooling down, quota left), then tries each
-//! candidate with the one retry layer, falling back on errors another platform may not have.
+//! candidate with the one retry layer, falling back on errors another platform may not have
+//! (never for a strict task: its hint is the only platform that sees the prompt).
 //! Every task is stored with its routing and attempts; every successful call goes to the ledger.
 
 mod call;
@@ -306,7 +307,13 @@ impl Orchestrator for TalabOrchestrator {
 
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut last_error = None;
+        // A strict task never falls back: whatever the routing said, only its hint is tried.
+        let strict_hint = task.platform_hint.filter(|_| wants_strict(&task));
         for &platform in &decision.candidates {
+            if strict_hint.is_some_and(|hint| hint != platform) {
+                tracing::warn!(%platform, "not tried: the task is strict to another platform");
+                continue;
+            }
             let Some(adapter) = self.adapter(platform) else {
                 continue;
             };
