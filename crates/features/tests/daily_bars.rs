@@ -142,11 +142,27 @@ fn bad_rows_are_rejected_with_a_code() {
     let mut twin_b = row(12, 1.0, 2.0, 0.5, 1.6);
     twin_b.ts = day_start(d(12)) + Duration::hours(23);
     let good = row(13, 1.0, 2.0, 0.5, 1.5);
+    let zero_close = row(14, 1.0, 2.0, 0.5, 0.0);
+    let mut zero_volume = row(15, 1.0, 2.0, 0.5, 1.5);
+    zero_volume.volume = Some(0.0);
     let rows = [
-        null_open, null_close, backwards, negative, infinite, bad_volume, twin_a, twin_b, good,
+        null_open,
+        null_close,
+        backwards,
+        negative,
+        infinite,
+        bad_volume,
+        twin_a,
+        twin_b,
+        good,
+        zero_close,
+        zero_volume,
     ];
     let (bars, rejects) = validate_daily(&rows);
-    assert_eq!(bars.iter().map(|b| b.bar.day).collect::<Vec<_>>(), vec![d(13)]);
+    assert_eq!(
+        bars.iter().map(|b| b.bar.day).collect::<Vec<_>>(),
+        vec![d(13), d(15)]
+    );
     let got: Vec<(NaiveDate, RejectReason, String)> = rejects
         .iter()
         .map(|r| (r.day, r.reason, r.detail.clone()))
@@ -160,6 +176,7 @@ fn bad_rows_are_rejected_with_a_code() {
         (d(11), RejectReason::BadVolume, "volume is NaN"),
         (d(12), RejectReason::DuplicateDay, "2 rows for BTC 2021-03-12"),
         (d(12), RejectReason::DuplicateDay, "2 rows for BTC 2021-03-12"),
+        (d(14), RejectReason::BadPrice, "close is 0"),
     ];
     assert_eq!(got.len(), want.len(), "{got:?}");
     for (g, w) in got.iter().zip(want) {

@@ -127,7 +127,9 @@ pub(crate) fn validate_row(r: &RawPrice) -> Result<ValidatedBar, (RejectReason, 
         ("low", r.low),
         ("close", Some(close)),
     ] {
-        if let Some(v) = v.filter(|v| !v.is_finite() || *v < 0.0) {
+        // A price of 0 is as wrong as a negative one (and breaks log charts and ratios); a
+        // volume of 0 is real (early BTC days).
+        if let Some(v) = v.filter(|v| !v.is_finite() || *v <= 0.0) {
             return Err((RejectReason::BadPrice, format!("{name} is {v}")));
         }
     }
