@@ -365,7 +365,8 @@ pub enum MemoryAction {
     List {
         #[arg(long, default_value_t = 0)]
         offset: u64,
-        #[arg(long, default_value_t = 50)]
+        /// Memories per page (at least 1).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
         limit: u64,
     },
     /// Show one memory.

@@ -53,6 +53,16 @@ impl From<talab_db::DbError> for CliError {
 }
 
 /// Prints the error and returns its exit code.
+/// `--from` after `--to` is bad input, the same for every command that takes a range.
+pub fn check_range(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Result<(), CliError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => {
+            Err(CliError::usage(format!("--from {from} is after --to {to}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn report(e: &CliError) -> ExitCode {
     eprintln!("error: {}", e.message());
     ExitCode::from(e.exit_code())

@@ -327,3 +327,61 @@ fn every_command_takes_json() {
     assert_eq!(v["exists"], false);
     assert!(v["path"].as_str().unwrap().ends_with("talab.toml"), "{v}");
 }
+
+/// Bad input is exit 2 with what is wrong, the same rule everywhere (issue 15, item 11).
+#[test]
+fn bad_input_is_exit_2_everywhere() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let batch = h.join("tasks.jsonl");
+    std::fs::write(
+        &batch,
+        "{\"type\":\"research\",\"prompt\":\"fine\"}\n{\"type\":\"research\",\"prompt\":\" \"}\n",
+    )
+    .unwrap();
+    let batch = batch.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", ""], "the prompt is empty"),
+        (
+            &["batch", batch],
+            "tasks.jsonl:2: not a task: the prompt is empty",
+        ),
+        (&["memory", "list", "--limit", "0"], "--limit"),
+        (&["ema", "BTC", "--periods", "0"], "--periods: 0 is not a period"),
+        (
+            &["ema", "BTC", "--from", "2021-01-01", "--to", "2020-01-01"],
+            "--from 2021-01-01 is after --to 2020-01-01",
+        ),
+        (
+            &["memory", "search", "x", "--threshold", "2"],
+            "each embedder's own default",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = talab(h, args, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("0.7"), "{args:?}: {err}");
+    }
+}
+
+/// A price file that cannot be read fails every `run`; `status` says so rather than all is well.
+#[test]
+fn status_names_an_unreadable_price_file() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("talab.toml"),
+        "[pricing]\nprice_file = \"/nonexistent/talab/prices.json\"\n",
+    )
+    .unwrap();
+    let out = talab(home.path(), &["status"], &[]);
+    assert_ne!(out.status.code(), Some(0));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("pricing: NOT usable"), "{shown}");
+    assert!(
+        text(&out.stderr).contains("/nonexistent/talab/prices.json"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -48,11 +48,7 @@ pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
             return Err(CliError::usage(format!("{name} {v}: use 200 to 8000 pixels")));
         }
     }
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && from > to
-    {
-        return Err(CliError::usage(format!("--from {from} is after --to {to}")));
-    }
+    crate::exit::check_range(args.from, args.to)?;
     let db = open(config).await?;
     let mut emas = args.ema.clone();
     if !args.signals.is_empty() {

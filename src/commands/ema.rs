@@ -234,6 +234,12 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
             args.format
         )));
     }
+    crate::exit::check_range(args.from, args.to)?;
+    if args.periods.contains(&0) {
+        return Err(CliError::usage(
+            "--periods: 0 is not a period (give 1 or more days)",
+        ));
+    }
     let db = wiring::open(config).await?;
     let engine = EmaRefresher::open(db.clone()).await?;
     let named = [Timeframe::parse(&tf)?];

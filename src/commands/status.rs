@@ -17,10 +17,20 @@ struct DatabaseStatus {
     error: Option<String>,
 }
 
+/// The price table every paid call is costed with: a configured file that cannot be read makes
+/// every `run` fail, so `status` says so too.
+#[derive(Serialize)]
+struct PricingStatus {
+    file: Option<String>,
+    ok: bool,
+    error: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Status {
     platforms: std::collections::BTreeMap<Platform, PlatformStatus>,
     database: DatabaseStatus,
+    pricing: PricingStatus,
 }
 
 pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
@@ -50,7 +60,18 @@ pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
             (shown, Some(e))
         }
     };
-    let status = Status { platforms, database };
+    let prices = wiring::prices(config);
+    let pricing = PricingStatus {
+        file: config.price_file.value.as_ref().map(|p| p.display().to_string()),
+        ok: prices.is_ok(),
+        error: prices.as_ref().err().map(|e| e.message().to_string()),
+    };
+    let failed = failed.or(prices.err());
+    let status = Status {
+        platforms,
+        database,
+        pricing,
+    };
     if args.json {
         output::json(&status)?;
     } else {
@@ -72,6 +93,11 @@ pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
                 status.database.backend.as_deref().unwrap_or_default()
             ),
             Some(e) => println!("database: {} — NOT usable: {e}", status.database.url),
+        }
+        match (&status.pricing.file, &status.pricing.error) {
+            (_, Some(e)) => println!("pricing: NOT usable: {e}"),
+            (Some(file), None) => println!("pricing: {file} (over the built-in prices)"),
+            (None, None) => println!("pricing: the built-in prices"),
         }
     }
     match failed {

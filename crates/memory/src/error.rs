@@ -23,7 +23,7 @@ pub enum MemoryError {
     /// A threshold that no relevance score can be compared with.
     #[error(
         "invalid threshold {0}: relevance scores are similarities between -1 and 1, so give a number \
-         in that range (the default is 0.7)"
+         in that range (without one, each embedder's own default is used)"
     )]
     InvalidThreshold(f32),
     /// A scope name that is empty or only whitespace.

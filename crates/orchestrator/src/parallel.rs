@@ -84,11 +84,16 @@ pub fn parse_jsonl(text: &str, origin: &str) -> Result<Vec<Task>, OrchestratorEr
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let task: Task = serde_json::from_str(trimmed).map_err(|e| OrchestratorError::BatchLine {
+        let bad_line = |reason: String| OrchestratorError::BatchLine {
             file: origin.to_string(),
             line: i + 1,
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let task: Task = serde_json::from_str(trimmed).map_err(|e| bad_line(e.to_string()))?;
+        // As `talab run` refuses one: bad input, found before any task is sent.
+        if task.prompt.trim().is_empty() {
+            return Err(bad_line("the prompt is empty".into()));
+        }
         tasks.push(task);
     }
     Ok(tasks)
@@ -120,6 +125,10 @@ mod tests {
         let e = parse_jsonl(bad, "batch.jsonl").unwrap_err().to_string();
         assert!(e.starts_with("batch.jsonl:2: "), "{e}");
         assert!(e.contains("poetry"), "{e}");
+
+        let empty = "{\"type\":\"research\",\"prompt\":\"a\"}\n{\"type\":\"research\",\"prompt\":\"  \"}\n";
+        let e = parse_jsonl(empty, "batch.jsonl").unwrap_err().to_string();
+        assert_eq!(e, "batch.jsonl:2: not a task: the prompt is empty");
     }
 
     #[test]
