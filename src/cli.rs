@@ -96,9 +96,9 @@ pub struct RefreshEmaArgs {
     /// Do not fetch missing days first; use only stored prices.
     #[arg(long)]
     pub no_fetch: bool,
-    /// Where to fetch missing days from: cmc, binance or coinbase (default: CMC with a key, else the exchanges).
-    #[arg(long)]
-    pub source: Option<String>,
+    /// Where to fetch missing days from (default: CMC with a key, else the exchanges).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub source: Option<FetchSource>,
     /// Symbols refreshed at once (default: 4 on PostgreSQL, 1 on SQLite, which has one writer).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
@@ -248,9 +248,9 @@ pub struct FetchArgs {
     /// Comma-separated symbols.
     #[arg(long, value_delimiter = ',', required = true)]
     pub symbols: Vec<String>,
-    /// cmc, binance or coinbase (default: the chain above).
-    #[arg(long)]
-    pub source: Option<String>,
+    /// Where to fetch from (default: the chain above).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub source: Option<FetchSource>,
     /// First day to fetch (YYYY-MM-DD); default: the day after the stored last day, or all history.
     #[arg(long)]
     pub since: Option<chrono::NaiveDate>,
@@ -587,6 +587,15 @@ pub enum ConfigAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The sources prices can be fetched from (files load with `ingest csv`, synthetic prices with
+/// `ingest synthetic`: those are sources of stored rows, not of fetches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FetchSource {
+    Cmc,
+    Binance,
+    Coinbase,
 }
 
 /// The most days of synthetic prices one command makes: a century per symbol. Unbounded, a typo

@@ -157,4 +157,15 @@ fn refresh_list_summary_and_chart_on_real_btc() {
     let bad = talab(h, &["chart", "BTC", "-o", h.join("x.jpg").to_str().unwrap()], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains(".png or .svg"));
+
+    // A place that cannot be written is one plain line, not the drawing library's debug dump.
+    let nowhere = h.join("no-such-folder").join("x.png");
+    let out = talab(h, &["chart", "BTC", "-o", nowhere.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("error: cannot write {}: ", nowhere.display())),
+        "{err}"
+    );
+    assert!(!err.contains("Os {") && !err.contains("IoError"), "{err}");
 }

@@ -79,6 +79,10 @@ pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
         signals: args.signals.clone(),
     };
     let data = chart_data(&db, &req).await.map_err(signal_error)?;
+    // Where the chart cannot be written is said plainly, before drawing: the drawing library's
+    // own error is a debug dump of nested types.
+    std::fs::File::create(&args.output)
+        .map_err(|e| CliError::failure(format!("cannot write {}: {e}", args.output.display())))?;
     let report = render(&data, &args.output, &opts).map_err(|e| CliError::failure(e.to_string()))?;
     if let Some(note) = &report.note {
         eprintln!("note: the chart has no text: {note}");

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 
-use crate::cli::{EmaArgs, FetchArgs, IntervalArg, RefreshEmaArgs};
+use crate::cli::{EmaArgs, FetchArgs, FetchSource, IntervalArg, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ema_tool::RefreshRequest;
@@ -95,7 +95,7 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     if !args.no_fetch {
         let quiet = quiet || args.json;
         if tfs.iter().any(|t| !t.is_intraday()) {
-            let source = args.source.clone();
+            let source = args.source;
             fetch_missing(config, &db, &request.symbols, source, quiet, IntervalArg::Day).await?;
         }
         // Hours: for every symbol when an intraday timeframe is named; when one is only enabled
@@ -114,7 +114,7 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
             Vec::new()
         };
         if !hourly.is_empty() {
-            let source = args.source.clone();
+            let source = args.source;
             fetch_missing(config, &db, &hourly, source, quiet, IntervalArg::Hour).await?;
         }
     }
@@ -144,7 +144,7 @@ async fn fetch_missing(
     config: &Config,
     db: &Database,
     symbols: &[String],
-    source: Option<String>,
+    source: Option<FetchSource>,
     quiet: bool,
     interval: IntervalArg,
 ) -> Result<(), CliError> {

@@ -16,7 +16,7 @@ use talab_features::{
     FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
 };
 
-use crate::cli::{AssetsArgs, FetchArgs, IngestAction, IngestArgs};
+use crate::cli::{AssetsArgs, FetchArgs, FetchSource, IngestAction, IngestArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
@@ -191,22 +191,18 @@ pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> R
         }
         None => None,
     };
-    let Some(named) = &args.source else {
+    let Some(named) = args.source else {
         return Ok(SourceChain::default_order(cmc, binance, coinbase));
     };
-    match named.parse::<SourceKind>().map_err(CliError::usage)? {
-        SourceKind::Cmc => cmc.map(|c| SourceChain::new(vec![c])).ok_or_else(|| {
+    match named {
+        FetchSource::Cmc => cmc.map(|c| SourceChain::new(vec![c])).ok_or_else(|| {
             CliError::usage(
                 "--source cmc needs a CoinMarketCap API key: set CMC_API_KEY or market_data.cmc_api_key \
                  (or use a keyless source: --source binance or --source coinbase)",
             )
         }),
-        SourceKind::Binance => Ok(SourceChain::new(vec![binance])),
-        SourceKind::Coinbase => Ok(SourceChain::new(vec![coinbase])),
-        other => Err(CliError::usage(format!(
-            "`{other}` is not a source to fetch from; use cmc, binance or coinbase \
-             (files load with `talab ingest csv`, synthetic prices with `talab ingest synthetic`)"
-        ))),
+        FetchSource::Binance => Ok(SourceChain::new(vec![binance])),
+        FetchSource::Coinbase => Ok(SourceChain::new(vec![coinbase])),
     }
 }
 
