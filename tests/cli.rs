@@ -340,7 +340,14 @@ fn bad_input_is_exit_2_everywhere() {
     )
     .unwrap();
     let batch = batch.to_str().unwrap();
-    let cases: [(&[&str], &str); 6] = [
+    let nul_batch = h.join("nul.jsonl");
+    std::fs::write(&nul_batch, "{\"type\":\"research\",\"prompt\":\"a\\u0000b\"}\n").unwrap();
+    let nul_batch = nul_batch.to_str().unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["batch", nul_batch],
+            "nul.jsonl:1: not a task: the prompt holds a NUL character",
+        ),
         (&["run", ""], "the prompt is empty"),
         (
             &["batch", batch],

@@ -21,6 +21,7 @@ impl From<MemoryError> for CliError {
             | MemoryError::EmptyQuery
             | MemoryError::InvalidThreshold(_)
             | MemoryError::InvalidScope(_)
+            | MemoryError::NulInText(_)
             | MemoryError::InvalidSearch(_)
             | MemoryError::NotFound(_)
             | MemoryError::DuplicateContent { .. } => CliError::usage(e.to_string()),

@@ -28,6 +28,7 @@ pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
     if prompt.trim().is_empty() {
         return Err(CliError::usage("the prompt is empty"));
     }
+    talab_db::nul::check("the prompt", &prompt).map_err(CliError::usage)?;
     let mut task = Task::new(args.task_type, prompt);
     if let Some(platform) = args.platform {
         // --strict (which needs --platform): no other platform sees the prompt, ever.

@@ -38,6 +38,7 @@ mod dispatch;
 mod error;
 mod location;
 mod migrate;
+pub mod nul;
 pub mod private;
 pub mod redact;
 #[cfg(feature = "testing")]

@@ -17,6 +17,9 @@ pub enum MemoryError {
     /// `add` was given nothing but whitespace.
     #[error("cannot store an empty memory: the content is empty or only whitespace")]
     EmptyContent,
+    /// Text with a NUL character, which neither backend is allowed to store (the message says where).
+    #[error("{0}")]
+    NulInText(String),
     /// `search` was given nothing but whitespace.
     #[error("cannot search for an empty query: give some words to look for")]
     EmptyQuery,

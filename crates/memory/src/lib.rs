@@ -48,7 +48,7 @@ pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
 pub use manager::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, MemoryManager, Metadata, now_micros,
-    unique_ids, validate_content, validate_query, validate_threshold,
+    unique_ids, validate_content, validate_metadata, validate_query, validate_threshold,
 };
 pub use manager_sql::SqlMemoryManager;
 pub use normalise::content_hash;

@@ -13,7 +13,7 @@ use talab_db::on_pool;
 use crate::search::matrix::dot;
 use crate::{
     EmbedderIdentity, Memory, MemoryError, Metadata, Page, SqlMemoryManager, content_hash, now_micros,
-    validate_content, vector,
+    validate_content, validate_metadata, vector,
 };
 
 /// One entry of a memory's history.
@@ -122,6 +122,9 @@ impl SqlMemoryManager {
         let old = self.get(id).await?;
         if let Some(content) = content {
             validate_content(content)?;
+        }
+        if let Some(metadata) = &metadata {
+            validate_metadata(metadata)?;
         }
         let content = content.unwrap_or(&old.content).to_string();
         let metadata = metadata.unwrap_or_else(|| old.metadata.clone());

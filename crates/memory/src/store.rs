@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use talab_db::{Database, MigrationSet, on_pool};
 
 use crate::context::render_context;
-use crate::manager::{FETCHED_RELEVANCE, now_micros, unique_ids, validate_content};
+use crate::manager::{FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_metadata};
 use crate::normalise::content_hash;
 use crate::{Memory, MemoryError, Metadata, vector};
 
@@ -183,6 +183,7 @@ impl MemoryRecords {
         use chrono::SubsecRound;
         let now = at.trunc_subsecs(6);
         validate_content(&new.content)?;
+        validate_metadata(&new.metadata)?;
         if new.scope.trim().is_empty() {
             return Err(MemoryError::InvalidScope(new.scope));
         }

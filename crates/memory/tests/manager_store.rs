@@ -481,3 +481,46 @@ async fn lexical_mode_has_its_own_threshold() {
         );
     }
 }
+
+/// NUL in what a caller gives is refused alike on both backends (PostgreSQL cannot store it; SQLite
+/// used to keep it), with a clear error and nothing stored.
+#[tokio::test]
+async fn nul_in_content_or_metadata_is_refused_on_every_backend() {
+    for t in backends().await {
+        let memory = lexical(&t.db).await;
+        let err = memory.add("before\0after", Metadata::new()).await.unwrap_err();
+        assert!(matches!(err, MemoryError::NulInText(_)), "{}: {err:?}", t.label());
+        assert!(
+            err.to_string().contains("NUL character (U+0000) at byte 6"),
+            "{err}"
+        );
+        for bad in [
+            json!({"note": "a\u{0}b"}),
+            json!({"list": ["ok", "x\u{0}"]}),
+            json!({"k\u{0}": 1}),
+        ] {
+            let err = memory
+                .add("a fine sentence", meta(bad.clone()))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, MemoryError::NulInText(_)),
+                "{}: {bad}: {err:?}",
+                t.label()
+            );
+        }
+        assert_eq!(memory.records().count().await.unwrap(), 0, "{}", t.label());
+        let id = memory.add("a fine sentence", Metadata::new()).await.unwrap();
+        let err = memory.update(&id, Some("changed\0"), None).await.unwrap_err();
+        assert!(matches!(err, MemoryError::NulInText(_)), "{}: {err:?}", t.label());
+        let err = memory
+            .update(&id, None, Some(meta(json!({"x": "\u{0}"}))))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, MemoryError::NulInText(_)), "{}: {err:?}", t.label());
+        assert_eq!(
+            memory.records().get(&id).await.unwrap().unwrap().content,
+            "a fine sentence"
+        );
+    }
+}

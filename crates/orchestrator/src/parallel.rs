@@ -94,6 +94,7 @@ pub fn parse_jsonl(text: &str, origin: &str) -> Result<Vec<Task>, OrchestratorEr
         if task.prompt.trim().is_empty() {
             return Err(bad_line("the prompt is empty".into()));
         }
+        talab_db::nul::check("the prompt", &task.prompt).map_err(bad_line)?;
         tasks.push(task);
     }
     Ok(tasks)

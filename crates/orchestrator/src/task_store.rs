@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
-use talab_db::{Database, MigrationSet, on_pool};
+use talab_db::{Database, MigrationSet, nul, on_pool};
 
 use crate::orchestrator::{ATTEMPTS_KEY, ROUTING_KEY};
 use crate::{OrchestratorError, Platform, Task, TaskResult};
@@ -142,13 +142,27 @@ impl TaskStore {
             .unwrap_or_default();
         let created_at = finished_at - elapsed;
 
+        // Text from providers may hold NUL, which PostgreSQL cannot store: replaced, never refused,
+        // so a call that was made is always recorded (talab_db::nul).
         let mut metadata = result.metadata.clone();
-        let routing = metadata.remove(ROUTING_KEY);
-        let attempts = metadata.remove(ATTEMPTS_KEY);
-        let task_json = serde_json::to_value(&result.task).map_err(|e| OrchestratorError::CorruptTask {
-            id: id.clone(),
-            reason: format!("the task does not serialise: {e}"),
-        })?;
+        let mut routing = metadata.remove(ROUTING_KEY);
+        let mut attempts = metadata.remove(ATTEMPTS_KEY);
+        let mut task_json =
+            serde_json::to_value(&result.task).map_err(|e| OrchestratorError::CorruptTask {
+                id: id.clone(),
+                reason: format!("the task does not serialise: {e}"),
+            })?;
+        for value in [&mut task_json]
+            .into_iter()
+            .chain(routing.iter_mut())
+            .chain(attempts.iter_mut())
+        {
+            nul::replace_in_json(value);
+        }
+        metadata.values_mut().for_each(nul::replace_in_json);
+        let prompt = nul::replace(&result.task.prompt);
+        let error = result.error.as_deref().map(nul::replace);
+        let output = nul::replace(&result.output);
         let tokens = i64::try_from(result.tokens_used).unwrap_or(i64::MAX);
         let cost = finite(result.cost, "cost");
 
@@ -161,12 +175,12 @@ impl TaskStore {
             .bind(&ids.correlation_id)
             .bind(&ids.chain_id)
             .bind(result.task.task_type.as_str())
-            .bind(&result.task.prompt)
+            .bind(prompt.as_ref())
             .bind(Json(&task_json))
             .bind(result.platform.as_str())
             .bind(result.success)
-            .bind(&result.error)
-            .bind(&result.output)
+            .bind(error.as_deref())
+            .bind(output.as_ref())
             .bind(cost)
             .bind(tokens)
             .bind(duration)

@@ -264,3 +264,61 @@ async fn failed_calls_and_their_retries_count_toward_the_request_quota() {
         assert!(refused >= 1, "{}: {results:?}", t.label());
     }
 }
+
+/// NUL: a prompt holding one is refused before any call (and the refusal is recorded); an answer
+/// holding one is stored with U+FFFD, with its cost, on both backends — the paid call that went
+/// unrecorded on PostgreSQL.
+#[tokio::test]
+async fn nul_prompts_are_refused_and_nul_answers_are_recorded() {
+    const ANSWER_WITH_NUL: &str = r#"{"id":"msg_1","type":"message","role":"assistant",
+      "model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"before\u0000after"}],
+      "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":2000,"output_tokens":500}}"#;
+    let answering = server(
+        ResponseTemplate::new(200).set_body_raw(ANSWER_WITH_NUL.as_bytes().to_vec(), "application/json"),
+    )
+    .await;
+    for t in talab_db::testing::backends().await {
+        let orch = TalabOrchestrator::open(t.db.clone(), vec![claude(&answering)], QuotaConfig::default())
+            .await
+            .unwrap();
+        let orch = quick(orch, 1);
+        let before = answering.received_requests().await.unwrap().len();
+        let refused = orch
+            .execute(
+                Task::new(TaskType::CodeGeneration, "a\0b").with_hint(Platform::Claude),
+                true,
+            )
+            .await;
+        assert!(!refused.success, "{}", t.label());
+        assert!(
+            refused.error.as_deref().unwrap().contains("NUL character"),
+            "{:?}",
+            refused.error
+        );
+        assert_eq!(
+            answering.received_requests().await.unwrap().len(),
+            before,
+            "nothing was sent"
+        );
+        let id = refused.metadata["task_id"]
+            .as_str()
+            .expect("the refusal was stored");
+        let stored = orch.store().get(id).await.unwrap().unwrap();
+        assert_eq!(stored.result.task.prompt, "a\u{FFFD}b", "{}", t.label());
+
+        let answered = orch
+            .execute(
+                Task::new(TaskType::CodeGeneration, "hello").with_hint(Platform::Claude),
+                true,
+            )
+            .await;
+        assert!(answered.success, "{}: {:?}", t.label(), answered.error);
+        assert!(answered.cost > 0.0);
+        let id = answered.metadata["task_id"]
+            .as_str()
+            .expect("the paid call was stored");
+        let stored = orch.store().get(id).await.unwrap().unwrap();
+        assert_eq!(stored.result.output, "before\u{FFFD}after", "{}", t.label());
+        assert_eq!(stored.result.cost, answered.cost, "{}", t.label());
+    }
+}

@@ -274,15 +274,15 @@ impl Orchestrator for TalabOrchestrator {
         metadata.insert(CHAIN_ID_KEY.into(), json!(ids.chain_id));
         metadata.insert(ATTEMPTS_KEY.into(), Value::Array(vec![]));
 
-        if task.prompt.trim().is_empty() {
+        // A prompt no platform should see: refused before any call, and recorded.
+        let refused = if task.prompt.trim().is_empty() {
+            Some("the task's prompt is empty".to_string())
+        } else {
+            talab_db::nul::check("the task's prompt", &task.prompt).err()
+        };
+        if let Some(why) = refused {
             let platform = self.intended_platform(&task);
-            let result = failed(
-                task,
-                platform,
-                "the task's prompt is empty".into(),
-                metadata,
-                started,
-            );
+            let result = failed(task, platform, why, metadata, started);
             return self.record(result, ids, None).await;
         }
         let availability = self.availability(pre_flight).await;
