@@ -182,7 +182,8 @@ pub enum IngestAction {
         /// Load the good rows and record the bad ones as rejects, instead of refusing the file.
         #[arg(long)]
         skip_bad_rows: bool,
-        /// Replace a series that came from another source.
+        /// Replace a series that came from another source, or let this file change days that
+        /// another file delivered.
         #[arg(long)]
         replace: bool,
         /// 1d (daily rows) or 1h (hourly rows for intraday EMAs: a plain OHLCV file whose time

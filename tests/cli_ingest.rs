@@ -194,3 +194,62 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert_ne!(out.status.code(), Some(101), "{format}: no panic");
     }
 }
+
+/// A file without a symbol column may not silently change days another file delivered (both are
+/// source `csv`): refused with how many days it would change, unless --replace; new days are fine.
+#[test]
+fn another_file_changes_stored_days_only_with_replace() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    json_ok(&talab(h, &["ingest", "csv", BTC, "--json"], &[]));
+    // 400 of the real days (2020-01-01 on) with other closes, in a plain file with no symbol.
+    let real = std::fs::read_to_string(BTC).unwrap();
+    let mut other = String::from("Date,Open,High,Low,Close,Volume\n");
+    for line in real
+        .lines()
+        .filter(|l| l.contains(",2020-") || l.contains(",2021-"))
+        .take(400)
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        other.push_str(&format!("{},1,3,0.5,2,10\n", f[3]));
+    }
+    let file = h.join("other.csv");
+    std::fs::write(&file, &other).unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = talab(h, &["ingest", "csv", path, "--symbol", "btc"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("would change 400 stored day(s) of BTC"), "{err}");
+    assert!(err.contains("--replace"), "{err}");
+    let again = json_ok(&talab(h, &["ingest", "csv", BTC, "--json"], &[]));
+    assert_eq!(again[0]["unchanged"], 2862, "nothing was written: {again}");
+
+    let replaced = json_ok(&talab(
+        h,
+        &["ingest", "csv", path, "--symbol", "btc", "--replace", "--json"],
+        &[],
+    ));
+    assert_eq!(replaced[0]["updated"], 400, "{replaced}");
+
+    // A file that only adds days after the stored ones changes nothing stored: no --replace needed.
+    let newer = h.join("newer.csv");
+    std::fs::write(
+        &newer,
+        "Date,Open,High,Low,Close,Volume\n2021-03-01,1,3,0.5,2,10\n",
+    )
+    .unwrap();
+    let added = json_ok(&talab(
+        h,
+        &[
+            "ingest",
+            "csv",
+            newer.to_str().unwrap(),
+            "--symbol",
+            "btc",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(added[0]["inserted"], 1, "{added}");
+}

@@ -28,6 +28,7 @@ impl From<FeatureError> for CliError {
             | FeatureError::PriceFile { .. }
             | FeatureError::DuplicateDay { .. }
             | FeatureError::SourceConflict { .. }
+            | FeatureError::ChangesAnotherFile { .. }
             | FeatureError::InvalidSymbol { .. }
             | FeatureError::UnknownSymbol { .. }
             | FeatureError::UnknownTimeframe { .. }

@@ -111,6 +111,20 @@ pub enum FeatureError {
         new: String,
         rows: i64,
     },
+    /// A file would change stored days that another file delivered (both are source `csv`, so
+    /// the file is part of the series' identity): refused unless replacing.
+    #[error(
+        "{file} would change {} stored day(s) of {symbol} that came from {}; nothing was written \
+         (pass --replace to let this file's values win)",
+        others.iter().map(|(_, n)| n).sum::<usize>(),
+        others.iter().map(|(f, n)| format!("{f} ({n})")).collect::<Vec<_>>().join(", ")
+    )]
+    ChangesAnotherFile {
+        symbol: String,
+        file: String,
+        /// (file, days it would change).
+        others: Vec<(String, usize)>,
+    },
     /// A price source failed or refused (HTTP error, plan limit, bad response).
     #[error("price source {source_name}: {reason}")]
     Source { source_name: String, reason: String },

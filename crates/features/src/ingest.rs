@@ -334,10 +334,17 @@ fn plan(
     let now = Utc::now();
     let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
     let mut changed = Vec::new();
+    // Stored days this load would change that another file delivered (file → days).
+    let mut from_other_files: std::collections::BTreeMap<String, usize> = Default::default();
     for row in rows {
         match merged.get(&row.ts) {
             Some(old) if old.same_data(&row) => unchanged += 1,
-            Some(_) => {
+            Some(old) => {
+                if let (Some(file), Some(old_file)) = (&load.file, &old.source_file)
+                    && file != old_file
+                {
+                    *from_other_files.entry(old_file.clone()).or_default() += 1;
+                }
                 updated += 1;
                 changed.extend(raw_values(&row, now));
                 merged.insert(row.ts, row);
@@ -348,6 +355,13 @@ fn plan(
                 merged.insert(row.ts, row);
             }
         }
+    }
+    if !from_other_files.is_empty() && !load.replace {
+        return Err(FeatureError::ChangesAnotherFile {
+            symbol: symbol.into(),
+            file: load.file.clone().unwrap_or_default(),
+            others: from_other_files.into_iter().collect(),
+        });
     }
     let batches = |table: &str, columns: &[&str], on_conflict: &str, vals: Vec<Val>| {
         batches(backend, table, columns, on_conflict, vals)

@@ -281,10 +281,22 @@ async fn reloading_changes_nothing_and_a_revised_day_updates_only_itself() {
         );
         assert_eq!(load_raw(db, "XYZ").await.unwrap(), before);
 
-        // The same days from another file, with 2021-01-02 revised (close 12 → 12.5).
+        // The same days from another file, with 2021-01-02 revised (close 12 → 12.5): another
+        // file may change stored days only when replacing (its path is part of the series).
         let revised = rows.replace("2021-01-02,11,13,10,12,100", "2021-01-02,11,13,10,12.5,100");
         let path2 = write(dir.path(), "b.csv", &format!("{HEADER}{revised}"));
-        let r = ingest_csv(db, &path2, &opts).await.unwrap();
+        let refused = ingest_csv(db, &path2, &opts).await.unwrap_err();
+        assert!(
+            matches!(&refused, FeatureError::ChangesAnotherFile { others, .. } if others.len() == 1 && others[0].1 == 1),
+            "{}: {refused}",
+            t.label()
+        );
+        assert_eq!(load_raw(db, "XYZ").await.unwrap(), before, "nothing written");
+        let replacing = IngestOptions {
+            replace: true,
+            ..opts.clone()
+        };
+        let r = ingest_csv(db, &path2, &replacing).await.unwrap();
         assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 2), "{}", t.label());
         let after_at: Vec<String> = on_pool!(db, pool => {
             sqlx::query_scalar("SELECT CAST(ingested_at AS TEXT) FROM cmc_price_histories ORDER BY ts").fetch_all(pool).await

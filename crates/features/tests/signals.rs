@@ -234,6 +234,15 @@ async fn load_btc(db: &Database, path: &std::path::Path) {
     ingest_csv(db, path, &IngestOptions::default()).await.unwrap();
 }
 
+/// Loads revised prices from another file over the stored ones (which needs `replace`).
+async fn load_revised(db: &Database, path: &std::path::Path) {
+    let options = IngestOptions {
+        replace: true,
+        ..IngestOptions::default()
+    };
+    ingest_csv(db, path, &options).await.unwrap();
+}
+
 /// An EMA written independently of the crate's kernel: SMA seed, then the textbook blend.
 fn textbook_ema(x: &[f64], p: usize) -> Vec<Option<f64>> {
     let a = 2.0 / (p as f64 + 1.0);
@@ -446,7 +455,7 @@ async fn revised_prices_delete_the_trades_they_undo() {
                 .any(|r| r.trade.entry_ts.date_naive().to_string().starts_with("2019-")),
             "a trade enters in 2019 before the revision"
         );
-        load_btc(&inc.db, &revised_path).await;
+        load_revised(&inc.db, &revised_path).await;
         let reports = refresh_signals(&inc.db, &["BTC".into()], None).await.unwrap();
         assert!(
             reports.iter().map(|r| r.deleted).sum::<usize>() >= 1,
