@@ -253,3 +253,34 @@ fn another_file_changes_stored_days_only_with_replace() {
     ));
     assert_eq!(added[0]["inserted"], 1, "{added}");
 }
+
+/// A stored day that fails bar validation is shown in the table and said on stderr (the table's
+/// only count was of unparseable rows, so it read 0 while a day had no bar).
+#[test]
+fn a_rejected_bar_is_shown_in_the_table() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("zero.csv");
+    std::fs::write(
+        &file,
+        "Date,Open,High,Low,Close,Volume\n2021-01-01,1,2,0.5,1.5,10\n2021-01-02,1,2,0.5,0,10\n",
+    )
+    .unwrap();
+    let out = talab(
+        home.path(),
+        &["ingest", "csv", file.to_str().unwrap(), "--symbol", "ZZ"],
+        &[],
+    );
+    let (shown, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let header: Vec<&str> = shown.lines().next().unwrap().split('|').map(str::trim).collect();
+    let row: Vec<&str> = shown.lines().nth(2).unwrap().split('|').map(str::trim).collect();
+    let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((column("bad rows"), column("bar rejects")), ("0", "1"), "{shown}");
+    assert!(
+        err.contains("1 day(s) of ZZ failed validation and have no bar"),
+        "{err}"
+    );
+}

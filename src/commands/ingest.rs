@@ -52,7 +52,8 @@ fn print_reports(reports: &[IngestReport], json: bool) -> Result<(), CliError> {
         "inserted",
         "updated",
         "unchanged",
-        "rejected",
+        "bad rows",
+        "bar rejects",
         "first",
         "last",
         "gaps",
@@ -67,12 +68,21 @@ fn print_reports(reports: &[IngestReport], json: bool) -> Result<(), CliError> {
             r.updated.to_string(),
             r.unchanged.to_string(),
             r.rejected.to_string(),
+            r.bar_rejects.to_string(),
             day(r.first_day),
             day(r.last_day),
             r.gaps.to_string(),
         ]);
     }
     println!("{table}");
+    // A stored day that fails validation has no bar (and no EMA): said, not only counted.
+    for r in reports.iter().filter(|r| r.bar_rejects > 0) {
+        eprintln!(
+            "note: {} day(s) of {} failed validation and have no bar (`talab assets` counts the \
+             days; the reasons are in cmc_price_bars_1d_rejects)",
+            r.bar_rejects, r.symbol
+        );
+    }
     Ok(())
 }
 
