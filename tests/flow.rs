@@ -304,6 +304,36 @@ async fn a_failed_refresh_is_remembered_as_failed() {
     }
 }
 
+/// Two runs with the same outcome in the same second are two memories, each naming its run (the
+/// sentence was the same, so content dedup gave both runs one memory id).
+#[tokio::test]
+async fn runs_in_the_same_second_get_their_own_memories() {
+    for t in talab_db::testing::backends().await {
+        let db = &t.db;
+        with_btc(db).await;
+        let flow = flow(db, true, true, true).await;
+        let request = RefreshRequest {
+            symbols: vec!["NOPE".into()],
+            ..Default::default()
+        };
+        let (a, b) = tokio::join!(flow.refresh(&request), flow.refresh(&request));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_ne!(a.run.id, b.run.id);
+        assert_ne!(
+            a.run.memory_id,
+            b.run.memory_id,
+            "{}: {} / {}",
+            t.label(),
+            a.memory,
+            b.memory
+        );
+        for out in [&a, &b] {
+            let short = &out.run.id[..8];
+            assert!(out.memory.contains(&format!("(run {short})")), "{}", out.memory);
+        }
+    }
+}
+
 /// Each track alone, each pair, and all three, with the missing tracks as their stubs.
 #[tokio::test]
 async fn every_combination_of_real_and_stubbed_tracks() {

@@ -18,7 +18,7 @@ use talab_orchestrator::{Orchestrator, Task, TaskType};
 
 use super::recall::{FlowMemory, Recall};
 use super::refresh::{REFRESH_KIND, grid_of, thousands};
-use super::runs::{Run, RunStore};
+use super::runs::{Run, RunStore, short_id};
 use crate::exit::CliError;
 
 /// Words that make a question about refresh runs.
@@ -180,10 +180,10 @@ fn run_line(r: &Run, tz: Tz) -> String {
     let at = r.started_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z");
     let ids = format!(
         "run {}{}",
-        short(&r.id),
+        short_id(&r.id),
         r.memory_id
             .as_deref()
-            .map_or(String::new(), |m| format!(", memory {}", short(m)))
+            .map_or(String::new(), |m| format!(", memory {}", short_id(m)))
     );
     if r.success {
         format!(
@@ -201,10 +201,6 @@ fn run_line(r: &Run, tz: Tz) -> String {
             r.error.as_deref().unwrap_or("unknown error")
         )
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(8)]
 }
 
 /// The offline answer.
@@ -241,7 +237,7 @@ fn compose(a: &Answer, tz: Tz) -> String {
         for m in others {
             out.push(format!(
                 "- [{}] {} (score {:.2})",
-                short(&m.id),
+                short_id(&m.id),
                 m.content,
                 m.score
             ));

@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use super::ema_tool::{EMA_REFRESH_TOOL, RefreshRequest, ToolReport};
 use super::recall::{FlowMemory, Recall};
-use super::runs::{Run, RunStore};
+use super::runs::{Run, RunStore, short_id};
 use crate::exit::CliError;
 
 /// `task_type` of refresh memories (metadata), and `kind` of refresh runs.
@@ -227,10 +227,15 @@ pub fn grid_of(run: &Run) -> String {
     )
 }
 
-/// The plain sentence a run is remembered by.
+/// The plain sentence a run is remembered by. It names the run, so that two runs with the same
+/// outcome in the same second are two memories (memories with the same content are one).
 pub fn sentence(run: &Run) -> String {
     let symbols = run.symbols.join(", ");
-    let day = run.started_at.format("%Y-%m-%d at %H:%M:%S UTC");
+    let day = format!(
+        "{} (run {})",
+        run.started_at.format("%Y-%m-%d at %H:%M:%S UTC"),
+        short_id(&run.id)
+    );
     if run.success {
         format!(
             "EMA refresh completed for {symbols} on {day}: {}, {} rows, {:.1} s",

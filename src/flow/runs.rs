@@ -209,3 +209,8 @@ fn from_row(r: RunRow) -> Result<Run, CliError> {
         error: r.error,
     })
 }
+
+/// The first 8 characters of an id, as people read them ("run 9f474219").
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
