@@ -317,3 +317,54 @@ async fn json_flag_and_a_date_past_the_stored_days() {
         String::from_utf8_lossy(&before.stderr)
     );
 }
+
+/// A timeframe refreshed over a history shorter than its shortest period has no EMA yet: exit 0
+/// and why, in every format, instead of exit 1 and advice to run the refresh that just ran.
+#[tokio::test]
+async fn a_history_shorter_than_every_period_says_so() {
+    for t in talab_db::testing::backends().await {
+        load_synthetic(&t.db, 100).await;
+        let home = tempfile::tempdir().unwrap();
+        let url = t.url();
+        let env = [("TALAB_DATABASE_URL", url.as_str())];
+        let refresh = ["refresh-ema", "--symbols", "AAA", "--tfs", "1M_CAL", "--no-fetch"];
+        assert_eq!(
+            talab(home.path(), &refresh, &env).status.code(),
+            Some(0),
+            "{}",
+            t.label()
+        );
+        for args in [
+            &["ema", "AAA", "--tf", "1M_CAL"][..],
+            &["ema", "AAA", "--tf", "1M_CAL", "--json"],
+            &[
+                "ema",
+                "AAA",
+                "--tf",
+                "1M_CAL",
+                "--from",
+                "2016-01-01",
+                "--to",
+                "2016-12-31",
+                "--format",
+                "csv",
+            ],
+        ] {
+            let out = talab(home.path(), args, &env);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+            assert!(
+                err.contains("no 1M_CAL EMA of AAA yet") && err.contains("shortest period, 9"),
+                "{err}"
+            );
+            assert!(!err.contains("run `talab refresh-ema"), "{err}");
+        }
+        let json = talab(home.path(), &["ema", "AAA", "--tf", "1M_CAL", "--json"], &env);
+        assert_eq!(
+            String::from_utf8_lossy(&json.stdout).trim(),
+            "[]",
+            "{}",
+            t.label()
+        );
+    }
+}

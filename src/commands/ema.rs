@@ -245,6 +245,17 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
     let named = [Timeframe::parse(&tf)?];
     let (symbol, ..) = engine.check_symbol(&args.symbol, None, &named).await?;
     let stored = stored_days(&db, &symbol, &tf).await?;
+    if stored.is_none()
+        && let Some(why) = too_short(&db, &symbol, &tf).await?
+    {
+        // Refreshed, but no EMA has started: nothing to show, and why (not "run refresh-ema").
+        eprintln!("{why}");
+        return if format == "json" {
+            output::json(&Vec::<StoredEma>::new())
+        } else {
+            Ok(())
+        };
+    }
     let (from, to) = match (args.date, args.from, args.to) {
         (Some(d), ..) => (Some(d), Some(d)),
         (None, None, None) => match stored {
@@ -307,6 +318,25 @@ fn why_empty(
     } else {
         format!("no {tf} EMAs of {symbol} match (stored days: {first} .. {last}; check --periods)")
     }
+}
+
+/// When `tf` was refreshed for `symbol` (its EMA state is saved) but no EMA has a value yet, why:
+/// the history holds fewer `tf` bars than the shortest period.
+async fn too_short(db: &Database, symbol: &str, tf: &str) -> Result<Option<String>, CliError> {
+    let sql = "SELECT CAST(MIN(period) AS BIGINT), MIN(first_day), MAX(last_day) \
+               FROM cmc_ema_multi_tf_state WHERE symbol = $1 AND tf = $2";
+    type Row = (Option<i64>, Option<NaiveDate>, Option<NaiveDate>);
+    let row: Row = talab_db::on_pool!(db, pool => {
+        talab_db::sqlx::query_as(sql).bind(symbol).bind(tf).fetch_one(pool).await
+    })
+    .map_err(|e| CliError::failure(format!("database error: {e}")))?;
+    Ok(match row {
+        (Some(period), Some(first), Some(last)) => Some(format!(
+            "no {tf} EMA of {symbol} yet: its prices ({first} .. {last}) hold fewer {tf} bars than the \
+             shortest period, {period}, and an EMA starts after that many bars"
+        )),
+        _ => None,
+    })
 }
 
 /// The first and last day with stored `tf` EMAs of `symbol`.
