@@ -25,10 +25,9 @@ pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
     } else {
         args.prompt
     };
-    if prompt.trim().is_empty() {
-        return Err(CliError::usage("the prompt is empty"));
+    if let Some(why) = Task::prompt_problem(&prompt) {
+        return Err(CliError::usage(why));
     }
-    talab_db::nul::check("the prompt", &prompt).map_err(CliError::usage)?;
     let mut task = Task::new(args.task_type, prompt);
     if let Some(platform) = args.platform {
         // --strict (which needs --platform): no other platform sees the prompt, ever.

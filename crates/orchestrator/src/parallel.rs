@@ -91,10 +91,9 @@ pub fn parse_jsonl(text: &str, origin: &str) -> Result<Vec<Task>, OrchestratorEr
         };
         let task: Task = serde_json::from_str(trimmed).map_err(|e| bad_line(e.to_string()))?;
         // As `talab run` refuses one: bad input, found before any task is sent.
-        if task.prompt.trim().is_empty() {
-            return Err(bad_line("the prompt is empty".into()));
+        if let Some(why) = Task::prompt_problem(&task.prompt) {
+            return Err(bad_line(why));
         }
-        talab_db::nul::check("the prompt", &task.prompt).map_err(bad_line)?;
         tasks.push(task);
     }
     Ok(tasks)

@@ -208,7 +208,7 @@ async fn strict_hints_empty_prompts_and_environment_are_reported() {
         );
 
         let empty = orch.execute(Task::new(TaskType::Planning, "  "), true).await;
-        assert_eq!(empty.error.as_deref(), Some("the task's prompt is empty"));
+        assert_eq!(empty.error.as_deref(), Some("the prompt is empty"));
         assert!(
             orch.store()
                 .get(empty.metadata[TASK_ID_KEY].as_str().unwrap())

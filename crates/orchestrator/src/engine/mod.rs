@@ -275,12 +275,7 @@ impl Orchestrator for TalabOrchestrator {
         metadata.insert(ATTEMPTS_KEY.into(), Value::Array(vec![]));
 
         // A prompt no platform should see: refused before any call, and recorded.
-        let refused = if task.prompt.trim().is_empty() {
-            Some("the task's prompt is empty".to_string())
-        } else {
-            talab_db::nul::check("the task's prompt", &task.prompt).err()
-        };
-        if let Some(why) = refused {
+        if let Some(why) = Task::prompt_problem(&task.prompt) {
             let platform = self.intended_platform(&task);
             let result = failed(task, platform, why, metadata, started);
             return self.record(result, ids, None).await;
@@ -307,13 +302,8 @@ impl Orchestrator for TalabOrchestrator {
 
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut last_error = None;
-        // A strict task never falls back: whatever the routing said, only its hint is tried.
-        let strict_hint = task.platform_hint.filter(|_| wants_strict(&task));
+        // A strict task's candidates are its hint alone (routing decides that, once).
         for &platform in &decision.candidates {
-            if strict_hint.is_some_and(|hint| hint != platform) {
-                tracing::warn!(%platform, "not tried: the task is strict to another platform");
-                continue;
-            }
             let Some(adapter) = self.adapter(platform) else {
                 continue;
             };
