@@ -263,16 +263,21 @@ async fn test_ema_refresh_with_memory() {
     }
 }
 
+/// A refresh of a symbol with no prices: it fails, and is remembered as failed.
+fn unknown_symbol() -> RefreshRequest {
+    RefreshRequest {
+        symbols: vec!["NOPE".into()],
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn a_failed_refresh_is_remembered_as_failed() {
     for t in talab_db::testing::backends().await {
         let db = &t.db;
         with_btc(db).await;
         let flow = flow(db, true, true, true).await;
-        let request = RefreshRequest {
-            symbols: vec!["NOPE".into()],
-            ..Default::default()
-        };
+        let request = unknown_symbol();
         let out = flow.refresh(&request).await.unwrap();
         assert!(!out.run.success);
         assert!(
@@ -312,10 +317,7 @@ async fn runs_in_the_same_second_get_their_own_memories() {
         let db = &t.db;
         with_btc(db).await;
         let flow = flow(db, true, true, true).await;
-        let request = RefreshRequest {
-            symbols: vec!["NOPE".into()],
-            ..Default::default()
-        };
+        let request = unknown_symbol();
         let (a, b) = tokio::join!(flow.refresh(&request), flow.refresh(&request));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_ne!(a.run.id, b.run.id);

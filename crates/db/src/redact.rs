@@ -88,6 +88,13 @@ impl Redactor {
             .fold(self, |r, secret| r.with_secret(secret))
     }
 
+    /// The redactor of an HTTP client: its API key (if any) and the credentials of its base URL.
+    pub fn for_endpoint(base_url: &str, api_key: Option<&str>) -> Self {
+        api_key
+            .into_iter()
+            .fold(Self::new().with_url(base_url), Self::with_secret)
+    }
+
     /// Whether no secret is known.
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()

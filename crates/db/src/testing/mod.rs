@@ -152,11 +152,25 @@ async fn sweep_once(pool: &sqlx::PgPool) {
                     .unwrap_or_default();
             let now = now_hours();
             for name in names.iter().filter(|n| is_stale(n, now)) {
-                let sql = format!("SET lock_timeout = '2s'; DROP SCHEMA IF EXISTS {name} CASCADE");
-                let _ = sqlx::raw_sql(&sql).execute(pool).await;
+                drop_schema(pool, name).await;
             }
         })
         .await;
+}
+
+/// Ends the connections still using a test schema (they carry its name as `application_name`; a
+/// panicking test may have left a transaction open on one, holding the locks the drop needs), then
+/// drops it. Errors are ignored: what is left behind is swept by a later run.
+async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
+    let _ = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(schema)
+    .execute(pool)
+    .await;
+    let sql = format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+    let _ = sqlx::raw_sql(&sql).execute(pool).await;
 }
 
 /// A test schema made more than [`SWEEP_AFTER_HOURS`] ago, or one without an hour in its name
@@ -195,15 +209,7 @@ impl Drop for TestDb {
             rt.block_on(async {
                 let admin = Database::connect(&url).await.ok()?;
                 if let Database::Postgres(pool) = &admin {
-                    let _ = sqlx::query(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                    )
-                    .bind(&schema)
-                    .execute(pool)
-                    .await;
-                    let sql = format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
-                    let _ = sqlx::raw_sql(&sql).execute(pool).await;
+                    drop_schema(pool, &schema).await;
                 }
                 admin.close().await;
                 Some(())

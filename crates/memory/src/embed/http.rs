@@ -124,10 +124,8 @@ impl HttpEmbedder {
             .timeout(config.timeout)
             .build()
             .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
-        let redactor = config.api_key.iter().fold(
-            Redactor::new().with_mask(REDACTED).with_url(&config.base_url),
-            Redactor::with_secret,
-        );
+        let redactor =
+            Redactor::for_endpoint(&config.base_url, config.api_key.as_deref()).with_mask(REDACTED);
         Ok(Self {
             client,
             config,

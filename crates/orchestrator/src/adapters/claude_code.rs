@@ -218,11 +218,10 @@ impl PlatformAdapter for ClaudeCodeAdapter {
 
     async fn execute(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
         let redactor = self.redactor();
-        let outcome = match self.run(Self::stdin_text(task)).await {
-            Ok((status, stdout, stderr)) => self.interpret(status, &stdout, &stderr, &redactor),
-            Err(e) => Err(e),
-        };
-        outcome.map_err(|e| super::http::scrub_with(&redactor, e))
+        self.run(Self::stdin_text(task))
+            .await
+            .and_then(|(status, stdout, stderr)| self.interpret(status, &stdout, &stderr, &redactor))
+            .map_err(|e| super::http::scrub_with(&redactor, e))
     }
 }
 

@@ -81,10 +81,10 @@ impl HttpCore {
         };
         let custom = trimmed(&cfg.base_url);
         let api_key = cfg.api_key.clone().filter(|k| !k.is_blank());
-        let mut redactor = Redactor::new().with_url(custom.as_deref().unwrap_or(default_base));
-        if let Some(key) = &api_key {
-            redactor = redactor.with_secret(key.expose());
-        }
+        let redactor = Redactor::for_endpoint(
+            custom.as_deref().unwrap_or(default_base),
+            api_key.as_ref().map(Secret::expose),
+        );
         Ok(HttpCore {
             platform,
             client,
