@@ -73,13 +73,16 @@ impl Database {
                     reason,
                 };
                 crate::private::create_private(path).map_err(|e| fail(e.to_string()))?;
-                let options = sqlite_options().filename(path).create_if_missing(true);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
-                Ok(Database::Sqlite(pool))
+                let pool = if may_write(path) {
+                    let options = sqlite_options()
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .filename(path)
+                        .create_if_missing(true);
+                    sqlite_pool(options).await
+                } else {
+                    open_read_only(path).await
+                };
+                Ok(Database::Sqlite(pool.map_err(|e| fail(e.to_string()))?))
             }
             DatabaseLocation::SqliteMemory => {
                 // Every connection to `:memory:` is a separate database: keep exactly one, forever.
@@ -88,7 +91,11 @@ impl Database {
                     .min_connections(1)
                     .idle_timeout(None)
                     .max_lifetime(None)
-                    .connect_with(sqlite_options().in_memory(true))
+                    .connect_with(
+                        sqlite_options()
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .in_memory(true),
+                    )
                     .await?;
                 Ok(Database::Sqlite(pool))
             }
@@ -148,9 +155,41 @@ impl Database {
     }
 }
 
+/// Whether this process may write the SQLite file (root may write any file).
+fn may_write(path: &std::path::Path) -> bool {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
+    }
+}
+
+async fn sqlite_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+}
+
+/// A SQLite file this process may not write, opened for reading: without asking for WAL (which
+/// would be a write), so reads work and writes fail as [`DbError::ReadOnly`]. A WAL database needs
+/// its `-shm` file; when the folder may not be written either, and no `-shm` is there, SQLite can
+/// only open the file as immutable, i.e. trusting that no one writes it while talab reads.
+async fn open_read_only(path: &std::path::Path) -> Result<SqlitePool, sqlx::Error> {
+    let options = sqlite_options().filename(path).read_only(true);
+    match sqlite_pool(options.clone()).await {
+        Ok(pool) => Ok(pool),
+        Err(first) => {
+            tracing::debug!(path = %path.display(), %first, "opening the read-only database as immutable");
+            sqlite_pool(options.immutable(true)).await.map_err(|_| first)
+        }
+    }
+}
+
 fn sqlite_options() -> SqliteConnectOptions {
     SqliteConnectOptions::new()
-        .journal_mode(SqliteJournalMode::Wal)
         // WAL + NORMAL: a crash of talab never corrupts or loses committed work; a power cut may
         // lose the last transactions, which a re-run redoes.
         .synchronous(SqliteSynchronous::Normal)

@@ -56,7 +56,53 @@ pub enum DbError {
          writing the same data; run again when it has finished"
     )]
     LockTimeout { key: String, waited_secs: u64 },
+    /// The database accepts reads only: a file its reader may not write, a read-only role or a
+    /// standby. Reading works on it (opening writes nothing when the schema is current).
+    #[error(
+        "the database is read-only, so {action} is not possible ({reason}); reading works; to write, \
+         use a copy you own or ask the database's owner for write access"
+    )]
+    ReadOnly { action: String, reason: String },
     /// Any other database error.
     #[error(transparent)]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        DbError::sort(e).map_or_else(|read_only| read_only, DbError::Sql)
+    }
+}
+
+impl DbError {
+    /// Sorts out a query error a user can act on (a write refused by a read-only database) as
+    /// `Err`, and gives any other back as `Ok`, so each crate's error type keeps its own wording for
+    /// plain SQL errors: `DbError::sort(e).map_or_else(MyError::Db, MyError::Sql)`.
+    pub fn sort(e: sqlx::Error) -> Result<sqlx::Error, DbError> {
+        match read_only_reason(&e) {
+            Some(reason) => Err(DbError::ReadOnly {
+                action: "writing".into(),
+                reason,
+            }),
+            None => Ok(e),
+        }
+    }
+
+    /// Whether this is a refused write to a read-only database.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, DbError::ReadOnly { .. })
+    }
+}
+
+/// SQLite's `SQLITE_READONLY` family (primary code 8: a read-only file, folder, or `mode=ro`) and
+/// PostgreSQL's `read_only_sql_transaction` (25006: a read-only role or transaction, a standby).
+fn read_only_reason(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error()?;
+    let code = db.code()?;
+    let read_only = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse::<i64>().is_ok_and(|c| c & 0xff == 8)
+    } else {
+        db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() && code == "25006"
+    };
+    read_only.then(|| db.message().to_string())
 }

@@ -8,6 +8,10 @@
 //! All pending migrations of a component apply in one transaction under a write lock (SQLite
 //! `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), so two processes opening a fresh database at the
 //! same moment neither fail nor apply anything twice, and a crash leaves the schema as it was.
+//!
+//! The history is read first without any lock: when nothing is pending, nothing is written. So a
+//! current schema opens on a read-only database (a file its reader may not write, a read-only
+//! PostgreSQL role or standby), and opening costs no write lock.
 
 use sha2::{Digest, Sha256};
 use sqlx::{Executor, Row};
@@ -48,10 +52,41 @@ fn checksum(sql: &str) -> String {
 }
 
 pub(crate) async fn apply(db: &Database, set: &MigrationSet) -> Result<(), DbError> {
-    match db {
+    if is_current(db, set).await {
+        return Ok(());
+    }
+    let applied = match db {
         Database::Sqlite(pool) => apply_sqlite(pool, set).await,
         Database::Postgres(pool) => apply_postgres(pool, set).await,
-    }
+    };
+    applied.map_err(|e| match e {
+        DbError::ReadOnly { reason, .. } => DbError::ReadOnly {
+            action: format!(
+                "creating or updating its {} tables (this build of talab has migrations it lacks)",
+                set.component
+            ),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// Whether every migration of `set` is applied, read without a lock. Any doubt (no history table
+/// yet, an edited or unknown migration, a failed read) answers no, and the locked path decides and
+/// reports.
+async fn is_current(db: &Database, set: &MigrationSet) -> bool {
+    const SQL: &str = "SELECT version, checksum FROM talab_migrations WHERE component = $1";
+    let applied: Result<Vec<(i64, String)>, sqlx::Error> = crate::on_pool!(db, pool => {
+        sqlx::query_as(SQL).bind(set.component).fetch_all(pool).await
+    });
+    let Ok(applied) = applied else {
+        return false;
+    };
+    let sql_of: fn(&Migration) -> &'static str = match db.backend() {
+        crate::Backend::Sqlite => |m| m.sqlite,
+        crate::Backend::Postgres => |m| m.postgres,
+    };
+    matches!(pending(set, &applied, sql_of), Ok(todo) if todo.is_empty())
 }
 
 /// Compares what the database has applied with what this build knows; returns what is pending.

@@ -13,7 +13,7 @@ pub enum FeatureError {
     Db(#[from] talab_db::DbError),
     /// A query failed.
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     /// The symbol is well formed but no asset or series has it.
     #[error(
         "unknown symbol '{symbol}'; known symbols: {} (load prices with `talab ingest csv FILE` or `talab ingest fetch`)",
@@ -170,6 +170,13 @@ fn source_reasons(reasons: &[(String, String)]) -> String {
         .map(|(source, reason)| format!("{source}: {reason}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<sqlx::Error> for FeatureError {
+    /// See [`talab_db::DbError::sort`]: a read-only database is said so.
+    fn from(e: sqlx::Error) -> Self {
+        talab_db::DbError::sort(e).map_or_else(Self::Db, Self::Sql)
+    }
 }
 
 #[cfg(test)]

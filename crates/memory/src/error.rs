@@ -13,7 +13,7 @@ pub enum MemoryError {
     Db(#[from] DbError),
     /// A query on the memory tables failed.
     #[error("memory store: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     /// `add` was given nothing but whitespace.
     #[error("cannot store an empty memory: the content is empty or only whitespace")]
     EmptyContent,
@@ -79,4 +79,11 @@ pub enum MemoryError {
     /// A search request that cannot be answered as given.
     #[error("invalid search: {0}")]
     InvalidSearch(String),
+}
+
+impl From<sqlx::Error> for MemoryError {
+    /// See [`talab_db::DbError::sort`]: a read-only database is said so.
+    fn from(e: sqlx::Error) -> Self {
+        talab_db::DbError::sort(e).map_or_else(Self::Db, Self::Sql)
+    }
 }

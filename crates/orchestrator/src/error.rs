@@ -110,7 +110,7 @@ pub enum OrchestratorError {
     Db(#[from] talab_db::DbError),
     /// A query failed.
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     /// No platform can run the task; each candidate's reason is listed.
     #[error("no platform can run this {task_type} task: {}", reasons_text(.task_type, .reasons))]
     NoPlatform {
@@ -156,6 +156,13 @@ fn reasons_text(task_type: &TaskType, reasons: &[(Platform, String)]) -> String 
         .map(|(p, r)| format!("{p}: {r}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<sqlx::Error> for OrchestratorError {
+    /// See [`talab_db::DbError::sort`]: a read-only database is said so.
+    fn from(e: sqlx::Error) -> Self {
+        talab_db::DbError::sort(e).map_or_else(Self::Db, Self::Sql)
+    }
 }
 
 #[cfg(test)]

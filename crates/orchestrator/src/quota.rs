@@ -150,7 +150,7 @@ pub enum QuotaError {
 
 impl From<sqlx::Error> for QuotaError {
     fn from(e: sqlx::Error) -> Self {
-        QuotaError::Storage(OrchestratorError::Sql(e))
+        QuotaError::Storage(e.into())
     }
 }
 
