@@ -49,7 +49,10 @@ impl LocalTool for EmaRefresh {
             .tool
             .get_or_try_init(|| async {
                 let db = wiring::open(&self.config).await?;
-                Ok::<_, CliError>(EmaRefreshTool::new(EmaRefresher::open(db).await?, false))
+                Ok::<_, CliError>(Arc::new(EmaRefreshTool::new(
+                    EmaRefresher::open(db).await?,
+                    false,
+                )))
             })
             .await
             .map_err(|e| PlatformError::Transient {

@@ -125,13 +125,14 @@ pub async fn flow(
     progress: bool,
 ) -> Result<Flow, CliError> {
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let tool = EmaRefreshTool::new(engine, tty && progress);
-    let registry = LocalToolRegistry::new().with(tool);
+    let runs = RunStore::open(db.clone()).await?;
+    let tool = EmaRefreshTool::new(engine, tty && progress).with_log(Arc::new(runs.clone()));
+    let registry = LocalToolRegistry::new().with(Arc::new(tool));
     let orchestrator = orchestrator_with(config, db.clone(), DEFAULT_CALL_TIMEOUT, registry).await?;
     Ok(Flow {
         orchestrator: Arc::new(orchestrator),
         memory: FlowMemory::Sql(Arc::new(memory(config).await?)),
-        runs: RunStore::open(db.clone()).await?,
+        runs,
     })
 }
 

@@ -124,6 +124,114 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
     }
 }
 
+/// How many symbols the running refresh has logged as committed (0 before its tables exist).
+async fn symbols_logged(db: &Database) -> i64 {
+    talab_db::on_pool!(db, pool => {
+        talab_db::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM talab_run_symbols")
+            .fetch_one(pool)
+            .await
+    })
+    .unwrap_or(0)
+}
+
+/// The refresh runs as `ask` and `--json` show them: (state, success, error, memory id).
+async fn runs(db: &Database) -> Vec<(String, bool, Option<String>, Option<String>)> {
+    talab_db::on_pool!(db, pool => {
+        talab_db::sqlx::query_as("SELECT state, success, error, memory_id FROM talab_runs ORDER BY started_at")
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_refresh_killed_after_a_symbol_committed_is_recorded_as_interrupted() {
+    for t in talab_db::testing::backends().await {
+        let label = t.label();
+        let home = tempfile::tempdir().unwrap();
+        load_synthetic(&t.db, DAYS).await;
+        let url = t.url();
+        let env = [("TALAB_DATABASE_URL", url.as_str())];
+        let one_at_a_time: Vec<String> = refresh_all(false)
+            .into_iter()
+            .chain(["--jobs".into(), "1".into()])
+            .collect();
+        let mut child = command(home.path(), &one_at_a_time, &env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill -9 as soon as the first symbol is committed (and logged).
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while symbols_logged(&t.db).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{label}: no symbol committed in 120 s"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{label}: the refresh ended first"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let committed = symbols_logged(&t.db).await as usize;
+        assert!(
+            committed < SYMBOLS.len(),
+            "{label}: all {committed} committed before the kill"
+        );
+        let left = runs(&t.db).await;
+        assert_eq!(left.len(), 1, "{label}: {left:?}");
+        assert_eq!((left[0].0.as_str(), left[0].1), ("running", false), "{label}");
+
+        // The next command that reads runs finds the owner gone and records the run, once.
+        let answer = crate::util::text(
+            &crate::util::ok(&talab(home.path(), &["ask", "what EMAs ran today"], &env)).stdout,
+        );
+        assert!(answer.contains("(1 interrupted)"), "{label}: {answer}");
+        assert!(
+            answer.contains("INTERRUPTED AAA, BBB, CCC, DDD, EEE"),
+            "{label}: {answer}"
+        );
+        assert!(answer.contains("committed AAA ("), "{label}: {answer}");
+        assert!(answer.contains("not finished"), "{label}: {answer}");
+        let recorded = runs(&t.db).await;
+        assert_eq!(recorded.len(), 1, "{label}: {recorded:?}");
+        let (state, success, error, memory) = &recorded[0];
+        assert_eq!((state.as_str(), *success), ("interrupted", false), "{label}");
+        assert!(
+            error.as_deref().unwrap().starts_with("its process ended"),
+            "{label}: {error:?}"
+        );
+        let memory = memory.clone().expect("the interrupted run has a memory");
+        let again = crate::util::text(
+            &crate::util::ok(&talab(home.path(), &["ask", "what EMAs ran today"], &env)).stdout,
+        );
+        assert!(again.contains("(1 interrupted)"), "{label}: {again}");
+        assert_eq!(
+            runs(&t.db).await[0].3.as_deref(),
+            Some(memory.as_str()),
+            "{label}"
+        );
+        let memories = crate::util::json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
+        let interrupted = memories["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["content"].as_str().unwrap_or_default().contains("INTERRUPTED"))
+            .count();
+        assert_eq!(interrupted, 1, "{label}: {memories}");
+
+        // A rerun completes the rest, and the interrupted run stays as it was.
+        crate::util::ok(&talab(home.path(), &refresh_all(false), &env));
+        let after = runs(&t.db).await;
+        assert_eq!(after.len(), 2, "{label}: {after:?}");
+        assert_eq!((after[1].0.as_str(), after[1].1), ("done", true), "{label}");
+        assert_eq!(after[0].0, "interrupted", "{label}");
+    }
+}
+
 #[tokio::test]
 async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
     let (reference, _) = clean_reference(DAYS).await;

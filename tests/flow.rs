@@ -125,7 +125,10 @@ async fn with_btc(db: &Database) {
 
 async fn tool(db: &Database, real_features: bool) -> Arc<dyn LocalTool> {
     if real_features {
-        EmaRefreshTool::new(EmaRefresher::open(db.clone()).await.unwrap(), false)
+        Arc::new(EmaRefreshTool::new(
+            EmaRefresher::open(db.clone()).await.unwrap(),
+            false,
+        ))
     } else {
         let closes: Vec<f64> = (0..60).map(|i| 100.0 + i as f64).collect();
         let first = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();

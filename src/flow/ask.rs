@@ -17,8 +17,8 @@ use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
 use super::recall::{FlowMemory, Recall};
-use super::refresh::{REFRESH_KIND, grid_of, thousands};
-use super::runs::{Run, RunStore, short_id};
+use super::refresh::{REFRESH_KIND, grid_of, record_interrupted, thousands};
+use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
 
 /// Words that make a question about refresh runs.
@@ -64,6 +64,7 @@ pub async fn ask(
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Result<Answer, CliError> {
+    record_interrupted(runs, memory.manager().as_ref()).await?;
     let parsed = time_phrase::parse(question, now, tz);
     let (since, until) = parsed
         .window
@@ -185,7 +186,9 @@ fn run_line(r: &Run, tz: Tz) -> String {
             .as_deref()
             .map_or(String::new(), |m| format!(", memory {}", short_id(m)))
     );
-    if r.success {
+    if r.state == RunState::Running {
+        format!("- RUNNING {} since {at} [{ids}]", r.symbols.join(", "))
+    } else if r.success {
         format!(
             "- {} at {at}: {}, {} rows, {} rejects, {:.1} s [{ids}]",
             r.symbols.join(", "),
@@ -195,8 +198,12 @@ fn run_line(r: &Run, tz: Tz) -> String {
             r.duration_ms / 1e3
         )
     } else {
+        let how = match r.state {
+            RunState::Interrupted => "INTERRUPTED",
+            RunState::Running | RunState::Done => "FAILED",
+        };
         format!(
-            "- FAILED {} at {at}: {} [{ids}]",
+            "- {how} {} at {at}: {} [{ids}]",
             r.symbols.join(", "),
             r.error.as_deref().unwrap_or("unknown error")
         )
@@ -208,15 +215,28 @@ fn compose(a: &Answer, tz: Tz) -> String {
     let when = a.window.clone().unwrap_or_else(|| "in all history".into());
     let mut out = Vec::new();
     if !a.runs.is_empty() {
-        let ok = a.runs.iter().filter(|r| r.success).count();
-        let failed = a.runs.len() - ok;
+        let count = |state: RunState, success: bool| {
+            a.runs
+                .iter()
+                .filter(|r| r.state == state && r.success == success)
+                .count()
+        };
+        let notes: Vec<String> = [
+            (count(RunState::Done, false), "failed"),
+            (count(RunState::Interrupted, false), "interrupted"),
+            (count(RunState::Running, false), "still running"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
         let mut head = format!(
             "{} EMA refresh{} ran {when}",
             a.runs.len(),
             if a.runs.len() == 1 { "" } else { "es" }
         );
-        if failed > 0 {
-            head.push_str(&format!(" ({failed} failed)"));
+        if !notes.is_empty() {
+            head.push_str(&format!(" ({})", notes.join(", ")));
         }
         head.push(':');
         out.push(head);

@@ -82,22 +82,45 @@ impl RefreshRequest {
     }
 }
 
+/// The metadata key that names the run a refresh task belongs to (see [`SymbolLog`]).
+pub const RUN_ID_KEY: &str = "run_id";
+
+/// Where the tool records each symbol as soon as it is committed, under the task's run id, so that
+/// a process killed half-way leaves a record of what it had done.
+#[async_trait::async_trait]
+pub trait SymbolLog: Send + Sync {
+    async fn committed(&self, run_id: &str, outcome: &SymbolOutcome);
+}
+
 /// The tool over one database.
 pub struct EmaRefreshTool {
     engine: EmaRefresher,
     progress: bool,
+    log: Option<Arc<dyn SymbolLog>>,
 }
 
 impl EmaRefreshTool {
     /// `progress`: draw a per-symbol progress bar on stderr.
-    pub fn new(engine: EmaRefresher, progress: bool) -> Arc<Self> {
-        Arc::new(Self { engine, progress })
+    pub fn new(engine: EmaRefresher, progress: bool) -> Self {
+        Self {
+            engine,
+            progress,
+            log: None,
+        }
     }
 
-    /// Runs a request directly (what the orchestrated task does, without the orchestrator).
+    /// Records each committed symbol in `log` when the task names its run ([`RUN_ID_KEY`]).
+    pub fn with_log(mut self, log: Arc<dyn SymbolLog>) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Runs a request directly (what the orchestrated task does, without the orchestrator); each
+    /// symbol is logged under `run_id` when there is one.
     pub async fn refresh(
         &self,
         request: &RefreshRequest,
+        run_id: Option<&str>,
     ) -> Result<ToolReport, talab_features::FeatureError> {
         let started = Instant::now();
         let options = request.options()?;
@@ -121,11 +144,15 @@ impl EmaRefreshTool {
                 Ok(r) => (Some(r), None),
                 Err(e) => (None, Some(e.to_string())),
             };
-            outcomes.push(SymbolOutcome {
+            let outcome = SymbolOutcome {
                 symbol: symbol.to_string(),
                 refresh,
                 error,
-            });
+            };
+            if let (Some(log), Some(run_id)) = (&self.log, run_id) {
+                log.committed(run_id, &outcome).await;
+            }
+            outcomes.push(outcome);
             bar.set_message(symbol.to_string());
             bar.inc(1);
         }
@@ -166,7 +193,11 @@ impl LocalTool for EmaRefreshTool {
                     "ema_refresh needs metadata {{symbols, tfs, periods, date, full, jobs}}: {e}"
                 ))
             })?;
-        let report = self.refresh(&request).await.map_err(|e| bad(e.to_string()))?;
+        let run_id = task.metadata.get(RUN_ID_KEY).and_then(Value::as_str);
+        let report = self
+            .refresh(&request, run_id)
+            .await
+            .map_err(|e| bad(e.to_string()))?;
         let output =
             serde_json::to_string(&report).map_err(|e| bad(format!("cannot encode the report: {e}")))?;
         Ok(AdapterOutput {

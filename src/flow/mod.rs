@@ -8,6 +8,7 @@
 
 pub mod ask;
 pub mod ema_tool;
+pub mod owner;
 pub mod recall;
 pub mod refresh;
 pub mod runs;

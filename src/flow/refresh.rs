@@ -7,6 +7,11 @@
 //! 4. the outcome is stored twice: a structured run (`talab_runs`) and a memory sentence with
 //!    metadata — failures included, with their error.
 //!
+//! The run row is written `running` before the task starts, and each symbol is logged as it commits
+//! (`talab_run_symbols`). A process killed half-way leaves that row behind; the next refresh (or
+//! `ask`) finds its owner gone ([`super::owner`]) and finishes it as `interrupted`, with what was
+//! committed and a memory, so no committed EMA is left without a record.
+//!
 //! One tracing span carries the correlation id through all four steps (visible with `-v`).
 
 use std::sync::Arc;
@@ -14,13 +19,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
-use talab_memory::Metadata;
+use talab_memory::{MemoryManager, Metadata};
 use talab_orchestrator::{Orchestrator, Task, TaskResult, TaskType};
 use tracing::Instrument;
 
-use super::ema_tool::{EMA_REFRESH_TOOL, RefreshRequest, ToolReport};
+use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, RefreshRequest, SymbolLog, SymbolOutcome, ToolReport};
+use super::owner;
 use super::recall::{FlowMemory, Recall};
-use super::runs::{Run, RunStore, short_id};
+use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
 
 /// `task_type` of refresh memories (metadata), and `kind` of refresh runs.
@@ -67,8 +73,11 @@ impl Flow {
         request: &RefreshRequest,
         correlation_id: String,
     ) -> Result<RefreshOutcome, CliError> {
+        record_interrupted(&self.runs, self.memory.manager().as_ref()).await?;
         let started_at = Utc::now();
         let symbols: Vec<String> = request.symbols.iter().map(|s| s.trim().to_uppercase()).collect();
+        let mut run = Run::start(&symbols, correlation_id.clone(), started_at);
+        self.runs.put(&run).await?;
 
         let mut filter = Metadata::new();
         filter.insert("task_type".into(), json!(REFRESH_KIND));
@@ -101,6 +110,7 @@ impl Flow {
         };
         metadata.insert("tool".into(), json!(EMA_REFRESH_TOOL));
         metadata.insert("correlation_id".into(), json!(correlation_id));
+        metadata.insert(RUN_ID_KEY.into(), json!(run.id));
         task.metadata = metadata;
         task.context.insert("memory".into(), json!(context));
         task.context.insert("memory_ids".into(), json!(context_ids));
@@ -111,18 +121,9 @@ impl Flow {
             .success
             .then(|| serde_json::from_str(&result.output).ok())
             .flatten();
-        let mut run = run_record(&result, report.as_ref(), &symbols, correlation_id, started_at);
+        finish(&mut run, &result, report.as_ref());
         self.runs.put(&run).await?;
-
-        let sentence = sentence(&run);
-        let memory_id = self
-            .memory
-            .manager()
-            .add(&sentence, memory_metadata(&run))
-            .await
-            .map_err(memory_error)?;
-        run.memory_id = Some(memory_id);
-        self.runs.put(&run).await?;
+        let sentence = remember(&self.runs, self.memory.manager().as_ref(), &mut run).await?;
         tracing::info!(run_id = %run.id, "run and memory stored");
         Ok(RefreshOutcome {
             run,
@@ -139,23 +140,75 @@ fn memory_error(e: talab_memory::MemoryError) -> CliError {
     CliError::failure(format!("memory: {e}"))
 }
 
-fn run_record(
-    result: &TaskResult,
-    report: Option<&ToolReport>,
-    symbols: &[String],
-    correlation_id: String,
-    started_at: DateTime<Utc>,
-) -> Run {
-    let finished_at = Utc::now();
-    let refreshed: Vec<_> = report.map(|r| r.refreshed().collect()).unwrap_or_default();
+impl Run {
+    /// A refresh of `symbols` that starts now in this process.
+    fn start(symbols: &[String], correlation_id: String, started_at: DateTime<Utc>) -> Run {
+        Run {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: REFRESH_KIND.into(),
+            correlation_id,
+            task_id: None,
+            memory_id: None,
+            started_at,
+            finished_at: started_at,
+            symbols: symbols.to_vec(),
+            tfs: Vec::new(),
+            periods: Vec::new(),
+            date_from: None,
+            date_to: None,
+            rows_tf_day: 0,
+            rows_calendar: 0,
+            rejects: 0,
+            duration_ms: 0.0,
+            success: false,
+            error: None,
+            detail: Value::Null,
+            state: RunState::Running,
+            owner: Some(owner::this_process()),
+        }
+    }
+
+    /// The facts of a (whole or partial) tool report: grid, days, rows, the report itself.
+    fn take_report(&mut self, report: &ToolReport) {
+        let refreshed: Vec<_> = report.refreshed().collect();
+        self.tfs = report.tfs.clone();
+        self.periods = report.periods.clone();
+        self.date_from = refreshed.iter().map(|r| r.first_day).min();
+        self.date_to = refreshed.iter().map(|r| r.last_day).max();
+        self.rows_tf_day = refreshed.iter().map(|r| r.rows_tf_day as i64).sum();
+        self.rows_calendar = refreshed.iter().map(|r| r.rows_calendar as i64).sum();
+        self.rejects = refreshed.iter().map(|r| r.rejects as i64).sum();
+        self.detail = serde_json::to_value(report).unwrap_or(Value::Null);
+    }
+
+    fn end(&mut self, finished_at: DateTime<Utc>, state: RunState, error: Option<String>) {
+        self.finished_at = finished_at;
+        self.duration_ms = (finished_at - self.started_at).num_milliseconds() as f64;
+        self.success = error.is_none();
+        self.error = error;
+        self.state = state;
+        self.owner = None;
+    }
+}
+
+/// The symbols that failed, as "BTC: why; ETH: why".
+fn symbol_errors(outcomes: &[SymbolOutcome]) -> String {
+    outcomes
+        .iter()
+        .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.symbol)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A run as its task ended.
+fn finish(run: &mut Run, result: &TaskResult, report: Option<&ToolReport>) {
+    run.task_id = result
+        .metadata
+        .get("task_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let error = match report {
-        Some(r) if !r.ok() => Some(
-            r.symbols
-                .iter()
-                .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.symbol)))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
+        Some(r) if !r.ok() => Some(symbol_errors(&r.symbols)),
         Some(_) => None,
         None => Some(
             result
@@ -164,35 +217,89 @@ fn run_record(
                 .unwrap_or_else(|| "the refresh tool gave no report".into()),
         ),
     };
-    let first_days = refreshed.iter().map(|r| r.first_day);
-    let last_days = refreshed.iter().map(|r| r.last_day);
-    Run {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: REFRESH_KIND.into(),
-        correlation_id,
-        task_id: result
-            .metadata
-            .get("task_id")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        memory_id: None,
-        started_at,
-        finished_at,
-        symbols: symbols.to_vec(),
-        tfs: report.map(|r| r.tfs.clone()).unwrap_or_default(),
-        periods: report.map(|r| r.periods.clone()).unwrap_or_default(),
-        date_from: first_days.min(),
-        date_to: last_days.max(),
-        rows_tf_day: refreshed.iter().map(|r| r.rows_tf_day as i64).sum(),
-        rows_calendar: refreshed.iter().map(|r| r.rows_calendar as i64).sum(),
-        rejects: refreshed.iter().map(|r| r.rejects as i64).sum(),
-        duration_ms: (finished_at - started_at).num_milliseconds() as f64,
-        success: error.is_none(),
-        error,
-        detail: report.map_or(Value::Null, |r| serde_json::to_value(r).unwrap_or(Value::Null)),
+    if let Some(r) = report {
+        run.take_report(r);
     }
+    run.end(Utc::now(), RunState::Done, error);
 }
 
+/// Writes the run's memory sentence and notes its id on the run.
+async fn remember(runs: &RunStore, memory: &dyn MemoryManager, run: &mut Run) -> Result<String, CliError> {
+    let sentence = sentence(run);
+    let memory_id = memory
+        .add(&sentence, memory_metadata(run))
+        .await
+        .map_err(memory_error)?;
+    run.memory_id = Some(memory_id);
+    runs.put(run).await?;
+    Ok(sentence)
+}
+
+/// Why an interrupted run is not a success, with what it had committed.
+fn interrupted_error(run: &Run, last_known: &ToolReport) -> String {
+    let committed: Vec<String> = last_known
+        .refreshed()
+        .map(|r| format!("{} ({} rows)", r.symbol, thousands(r.rows() as i64)))
+        .collect();
+    let unfinished: Vec<&str> = run
+        .symbols
+        .iter()
+        .filter(|s| !last_known.symbols.iter().any(|o| &o.symbol == *s))
+        .map(String::as_str)
+        .collect();
+    let mut parts = vec!["its process ended before the refresh finished".to_string()];
+    if !committed.is_empty() {
+        parts.push(format!("committed {}", committed.join(", ")));
+    }
+    let failed = symbol_errors(&last_known.symbols);
+    if !failed.is_empty() {
+        parts.push(format!("failed {failed}"));
+    }
+    if !unfinished.is_empty() {
+        parts.push(format!(
+            "not finished {} (their EMAs are as before this run)",
+            unfinished.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
+/// Finishes, as `interrupted`, every run whose process ended before it did: the run gets what
+/// its symbols had committed (from the symbol log) and a memory. Returns the runs finished here
+/// (a run another process finishes at the same moment is finished once, by one of them).
+pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> Result<Vec<Run>, CliError> {
+    let now = Utc::now();
+    let mut finished = Vec::new();
+    for mut run in runs.running().await? {
+        if !owner::is_gone(run.owner.as_deref(), run.started_at, now) {
+            continue;
+        }
+        let mut done: Vec<SymbolOutcome> = Vec::new();
+        for json in runs.symbols_done(&run.id).await? {
+            match serde_json::from_str(&json) {
+                Ok(outcome) => done.push(outcome),
+                Err(e) => tracing::warn!(run_id = %run.id, %e, "unreadable symbol record skipped"),
+            }
+        }
+        let last_known = ToolReport {
+            symbols: done,
+            tfs: Vec::new(),
+            periods: Vec::new(),
+            elapsed_ms: 0.0,
+        };
+        run.take_report(&last_known);
+        let error = interrupted_error(&run, &last_known);
+        run.end(now, RunState::Interrupted, Some(error));
+        run.duration_ms = 0.0;
+        if !runs.replace_running(&run).await? {
+            continue;
+        }
+        remember(runs, memory, &mut run).await?;
+        tracing::warn!(run_id = %run.id, "recorded an interrupted refresh");
+        finished.push(run);
+    }
+    Ok(finished)
+}
 /// "12 204" for people.
 pub fn thousands(n: i64) -> String {
     let digits = n.abs().to_string();
@@ -244,8 +351,12 @@ pub fn sentence(run: &Run) -> String {
             run.duration_ms / 1e3
         )
     } else {
+        let how = match run.state {
+            RunState::Interrupted => "INTERRUPTED",
+            RunState::Running | RunState::Done => "FAILED",
+        };
         format!(
-            "EMA refresh FAILED for {symbols} on {day}: {}",
+            "EMA refresh {how} for {symbols} on {day}: {}",
             run.error.as_deref().unwrap_or("unknown error")
         )
     }
@@ -261,6 +372,21 @@ fn memory_metadata(run: &Run) -> Metadata {
     m.insert("run_id".into(), json!(run.id));
     m.insert("date".into(), json!(run.started_at.date_naive().to_string()));
     m.insert("success".into(), json!(run.success));
+    m.insert("state".into(), json!(run.state));
     m.insert("correlation_id".into(), json!(run.correlation_id));
     m
+}
+
+/// The run store records each committed symbol of a running refresh.
+#[async_trait::async_trait]
+impl SymbolLog for RunStore {
+    async fn committed(&self, run_id: &str, outcome: &SymbolOutcome) {
+        let recorded = match serde_json::to_string(outcome) {
+            Ok(json) => self.symbol_done(run_id, &outcome.symbol, &json).await,
+            Err(e) => Err(CliError::failure(e.to_string())),
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(run_id, symbol = %outcome.symbol, error = %e.message(), "symbol not logged");
+        }
+    }
 }

@@ -11,19 +11,62 @@ use crate::exit::CliError;
 /// The joined flow's own tables.
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "talab",
-    migrations: &[Migration {
-        version: 1,
-        name: "runs",
-        sqlite: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/talab/sqlite/0001_runs.sql"
-        )),
-        postgres: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/talab/postgres/0001_runs.sql"
-        )),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "runs",
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/talab/sqlite/0001_runs.sql"
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/talab/postgres/0001_runs.sql"
+            )),
+        },
+        Migration {
+            version: 2,
+            name: "run_state",
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/talab/sqlite/0002_run_state.sql"
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/talab/postgres/0002_run_state.sql"
+            )),
+        },
+    ],
 };
+
+/// Where a run is: started and not finished, finished, or found abandoned by its process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    #[default]
+    Done,
+    Interrupted,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, CliError> {
+        match s {
+            "running" => Ok(RunState::Running),
+            "done" => Ok(RunState::Done),
+            "interrupted" => Ok(RunState::Interrupted),
+            other => Err(db_error(format!("unknown run state '{other}'"))),
+        }
+    }
+}
 
 /// One run of the flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +95,11 @@ pub struct Run {
     pub error: Option<String>,
     /// Per-symbol details (JSON).
     pub detail: serde_json::Value,
+    #[serde(default)]
+    pub state: RunState,
+    /// The process that runs it ("host:pid"), while it runs.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl Run {
@@ -81,10 +129,12 @@ struct RunRow {
     success: bool,
     error: Option<String>,
     detail: String,
+    state: String,
+    owner: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, correlation_id, task_id, memory_id, started_at, finished_at, symbols, tfs, periods, \
-                       date_from, date_to, rows_tf_day, rows_calendar, rejects, duration_ms, success, error, detail";
+                       date_from, date_to, rows_tf_day, rows_calendar, rejects, duration_ms, success, error, detail, state, owner";
 
 /// JSON text for a TEXT column.
 fn json<T: Serialize>(v: &T) -> String {
@@ -107,11 +157,28 @@ impl RunStore {
         Ok(Self { db })
     }
 
-    /// Stores a run (replacing one with the same id: the memory id is added after the memory write).
+    /// Stores a run, or replaces the stored run with the same id (its start, then its outcome).
     pub async fn put(&self, run: &Run) -> Result<(), CliError> {
+        self.upsert(run, "").await.map(|_| ())
+    }
+
+    /// Replaces a stored run only while it is still running; true for the one process that made
+    /// the change (so that only one remembers an interrupted run), false when another was first.
+    pub async fn replace_running(&self, run: &Run) -> Result<bool, CliError> {
+        self.upsert(run, " WHERE talab_runs.state = 'running'")
+            .await
+            .map(|changed| changed == 1)
+    }
+
+    async fn upsert(&self, run: &Run, only: &str) -> Result<u64, CliError> {
         let sql = format!(
             "INSERT INTO talab_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19) ON CONFLICT (id) DO UPDATE SET memory_id = excluded.memory_id"
+             $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO UPDATE SET task_id = excluded.task_id, \
+             memory_id = excluded.memory_id, finished_at = excluded.finished_at, tfs = excluded.tfs, \
+             periods = excluded.periods, date_from = excluded.date_from, date_to = excluded.date_to, \
+             rows_tf_day = excluded.rows_tf_day, rows_calendar = excluded.rows_calendar, rejects = excluded.rejects, \
+             duration_ms = excluded.duration_ms, success = excluded.success, error = excluded.error, \
+             detail = excluded.detail, state = excluded.state, owner = excluded.owner{only}"
         );
         on_pool!(&self.db, pool => {
             sqlx::query(&sql)
@@ -134,12 +201,37 @@ impl RunStore {
                 .bind(run.success)
                 .bind(&run.error)
                 .bind(run.detail.to_string())
+                .bind(run.state.as_str())
+                .bind(&run.owner)
                 .execute(pool)
                 .await
-                .map(|_| ())
+                .map(|r| r.rows_affected())
         })
-        .map_err(db_error)?;
-        Ok(())
+        .map_err(db_error)
+    }
+
+    /// Records one symbol's outcome (JSON) as the run commits it, so that a kill leaves the facts.
+    pub async fn symbol_done(&self, run_id: &str, symbol: &str, outcome: &str) -> Result<(), CliError> {
+        const SQL: &str = "INSERT INTO talab_run_symbols (run_id, symbol, outcome) VALUES ($1, $2, $3) \
+                           ON CONFLICT (run_id, symbol) DO UPDATE SET outcome = excluded.outcome";
+        on_pool!(&self.db, pool => {
+            sqlx::query(SQL).bind(run_id).bind(symbol).bind(outcome).execute(pool).await.map(|_| ())
+        })
+        .map_err(db_error)
+    }
+
+    /// The symbol outcomes a run recorded as it went (JSON), by symbol.
+    pub async fn symbols_done(&self, run_id: &str) -> Result<Vec<String>, CliError> {
+        const SQL: &str = "SELECT outcome FROM talab_run_symbols WHERE run_id = $1 ORDER BY symbol";
+        on_pool!(&self.db, pool => {
+            sqlx::query_scalar(SQL).bind(run_id).fetch_all(pool).await
+        })
+        .map_err(db_error)
+    }
+
+    /// Every run still marked running (by live processes, or by ones that were killed).
+    pub async fn running(&self) -> Result<Vec<Run>, CliError> {
+        self.select(None, None, Some(RunState::Running)).await
     }
 
     /// Runs started in [since, until), oldest first.
@@ -148,12 +240,27 @@ impl RunStore {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<Run>, CliError> {
+        self.select(since, until, None).await
+    }
+
+    /// Runs started in [since, until) in `state` (None: any), oldest first.
+    async fn select(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        state: Option<RunState>,
+    ) -> Result<Vec<Run>, CliError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM talab_runs WHERE ($1 IS NULL OR started_at >= $1) AND ($2 IS NULL OR started_at < $2)
-             ORDER BY started_at, id"
+             AND ($3 IS NULL OR state = $3) ORDER BY started_at, id"
         );
         let rows: Vec<RunRow> = on_pool!(&self.db, pool => async {
-            let rows = sqlx::query(&sql).bind(since).bind(until).fetch_all(pool).await?;
+            let rows = sqlx::query(&sql)
+                .bind(since)
+                .bind(until)
+                .bind(state.map(RunState::as_str))
+                .fetch_all(pool)
+                .await?;
             rows.iter()
                 .map(|r| -> Result<RunRow, sqlx::Error> {
                     Ok(RunRow {
@@ -176,6 +283,8 @@ impl RunStore {
                         success: r.try_get(16)?,
                         error: r.try_get(17)?,
                         detail: r.try_get(18)?,
+                        state: r.try_get(19)?,
+                        owner: r.try_get(20)?,
                     })
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -192,6 +301,8 @@ fn from_row(r: RunRow) -> Result<Run, CliError> {
         tfs: list(&r.tfs)?,
         periods: serde_json::from_str(&r.periods).map_err(db_error)?,
         detail: serde_json::from_str(&r.detail).map_err(db_error)?,
+        state: RunState::parse(&r.state)?,
+        owner: r.owner,
         id: r.id,
         kind: r.kind,
         correlation_id: r.correlation_id,
