@@ -2,6 +2,7 @@
 //! them one product ([`flow`]). The binary (`src/main.rs`) only parses arguments and reports the
 //! outcome; everything else is here so that integration tests can drive the flow directly.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -13,28 +13,30 @@ use talab_orchestrator::{AdapterOutput, PlatformError, Task, Usage};
 use talab_features::EmaRefresher;
 use tokio::sync::OnceCell;
 
-use crate::config::Config;
+use crate::app::App;
 use crate::exit::CliError;
 use crate::flow::ema_tool::{EMA_REFRESH_TOOL, EmaRefreshTool};
-use crate::wiring;
 
-/// Every local tool, configured.
-pub fn registry(config: &Config) -> LocalToolRegistry {
+/// The names of the tools [`registry`] registers (what `talab status` lists without opening anything).
+pub fn names() -> Vec<String> {
+    vec![EMA_REFRESH_TOOL.to_string(), MEMORY_SEARCH.to_string()]
+}
+
+/// Every local tool, over the app's handles.
+pub fn registry(app: &App) -> LocalToolRegistry {
     LocalToolRegistry::new()
-        .with(Arc::new(MemorySearch {
-            config: config.clone(),
-        }))
+        .with(Arc::new(MemorySearch { app: app.clone() }))
         .with(Arc::new(EmaRefresh {
-            config: config.clone(),
+            app: app.clone(),
             tool: OnceCell::new(),
         }))
 }
 
 /// `ema_refresh` for any task that names it (`talab run --tool ema_refresh`, a batch line): the
-/// flow's [`EmaRefreshTool`] over the configured database, opened on first use. `refresh-ema`
-/// and `demo` register their own instance (with a progress bar) over this one.
+/// flow's [`EmaRefreshTool`] over the app's database, built on first use. `refresh-ema` and `demo`
+/// register their own instance (with a progress bar and the run log) over this one.
 struct EmaRefresh {
-    config: Config,
+    app: App,
     tool: OnceCell<Arc<EmaRefreshTool>>,
 }
 
@@ -48,11 +50,8 @@ impl LocalTool for EmaRefresh {
         let tool = self
             .tool
             .get_or_try_init(|| async {
-                let db = wiring::open(&self.config).await?;
-                Ok::<_, CliError>(Arc::new(EmaRefreshTool::new(
-                    EmaRefresher::open(db).await?,
-                    false,
-                )))
+                let engine = EmaRefresher::open(self.app.db().await?).await?;
+                Ok::<_, CliError>(Arc::new(EmaRefreshTool::new(engine, false)))
             })
             .await
             .map_err(|e| PlatformError::Transient {
@@ -63,9 +62,9 @@ impl LocalTool for EmaRefresh {
 }
 
 /// `memory_search`: the memories closest to the task's prompt (or `metadata.query`), best first,
-/// as text. The memory store is opened on first use, so registering the tool costs nothing.
+/// as text. The app's memory store is opened on first use, so registering the tool costs nothing.
 struct MemorySearch {
-    config: Config,
+    app: App,
 }
 
 pub const MEMORY_SEARCH: &str = "memory_search";
@@ -83,11 +82,9 @@ impl LocalTool for MemorySearch {
             .and_then(|q| q.as_str())
             .unwrap_or(&task.prompt)
             .to_string();
-        let manager = wiring::memory(&self.config)
-            .await
-            .map_err(|e| PlatformError::Transient {
-                message: format!("the memory store cannot be opened: {}", e.message()),
-            })?;
+        let manager = self.app.memory().await.map_err(|e| PlatformError::Transient {
+            message: format!("the memory store cannot be opened: {}", e.message()),
+        })?;
         let outcome = manager
             .search_with(&SearchRequest::new(query))
             .await
@@ -116,5 +113,22 @@ impl LocalTool for MemorySearch {
             usage: Usage::default(),
             cost_usd: Some(0.0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Overrides};
+
+    #[test]
+    fn names_are_what_the_registry_registers() {
+        let config = Config::load_with(&Overrides::default(), &|name| {
+            (name == "TALAB_HOME").then(|| "/nonexistent/talab-home".to_string())
+        })
+        .unwrap();
+        let mut registered = registry(&App::new(config)).names();
+        registered.sort();
+        assert_eq!(registered, names());
     }
 }

@@ -10,6 +10,7 @@ mod cli_memory;
 mod cli_orchestrator;
 mod cli_signals;
 mod flow;
+mod read_only;
 mod stubbed_end_to_end;
 mod trust_cli;
 mod util;

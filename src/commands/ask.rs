@@ -6,24 +6,25 @@ use chrono::Utc;
 use serde_json::json;
 use talab_orchestrator::Orchestrator;
 
+use crate::app::App;
 use crate::cli::AskArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ask::{Answer, ask};
 use crate::flow::recall::FlowMemory;
 use crate::flow::runs::RunStore;
 use crate::{output, wiring};
 
-pub async fn run(config: &Config, args: AskArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
+    let config = app.config();
     if args.question.trim().is_empty() {
         return Err(CliError::usage("the question is empty"));
     }
-    let db = wiring::open(config).await?;
-    let memory = FlowMemory::Sql(Arc::new(wiring::memory(config).await?));
+    let db = app.db().await?;
+    let memory = FlowMemory::Sql(app.memory().await?);
     let runs = RunStore::open(db.clone()).await?;
     let platform: Option<Arc<dyn Orchestrator>> = if wiring::ai_platform_configured(config) {
         Some(Arc::new(
-            wiring::orchestrator(config, db.clone(), wiring::DEFAULT_CALL_TIMEOUT).await?,
+            wiring::orchestrator(app, wiring::DEFAULT_CALL_TIMEOUT).await?,
         ))
     } else {
         None

@@ -15,8 +15,8 @@ use talab_orchestrator::{
 };
 
 use super::tasks;
+use crate::app::App;
 use crate::cli::BatchArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
 
@@ -74,7 +74,8 @@ struct Report<'a> {
     cost_usd: f64,
 }
 
-pub async fn run(config: &Config, args: BatchArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: BatchArgs) -> Result<(), CliError> {
+    let _config = app.config();
     let mut tasks = load_jsonl(&args.file)?;
     if tasks.is_empty() {
         return Err(CliError::usage(format!(
@@ -91,8 +92,8 @@ pub async fn run(config: &Config, args: BatchArgs) -> Result<(), CliError> {
         .timeout
         .map(Duration::from_secs)
         .unwrap_or(wiring::DEFAULT_CALL_TIMEOUT);
-    let db = wiring::open(config).await?;
-    let orch = wiring::orchestrator(config, db.clone(), timeout).await?;
+    let db = app.db().await?;
+    let orch = wiring::orchestrator(app, timeout).await?;
 
     let bar = ProgressBar::new(tasks.len() as u64).with_style(
         ProgressStyle::with_template("tasks {bar:40} {pos}/{len} ({elapsed})")

@@ -6,9 +6,9 @@ use talab_features::chart::{
 };
 use talab_features::signals;
 
-use super::signals::{open, signal_error};
+use super::signals::signal_error;
+use crate::app::App;
 use crate::cli::ChartArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
 
@@ -34,7 +34,8 @@ fn parse_scale(s: &str) -> Result<PriceScale, CliError> {
     }
 }
 
-pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: ChartArgs) -> Result<(), CliError> {
+    let _config = app.config();
     let usage = |e: talab_features::FeatureError| CliError::usage(e.to_string());
     ChartFormat::from_path(&args.output).map_err(usage)?;
     let opts = RenderOptions {
@@ -49,7 +50,7 @@ pub async fn run(config: &Config, args: ChartArgs) -> Result<(), CliError> {
         }
     }
     crate::exit::check_range(args.from, args.to)?;
-    let db = open(config).await?;
+    let db = app.db().await?;
     let mut emas = args.ema.clone();
     if !args.signals.is_empty() {
         signals::refresh_signals(&db, std::slice::from_ref(&args.symbol), Some(&args.signals))

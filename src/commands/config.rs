@@ -1,12 +1,14 @@
 //! `talab config show|path`: the effective configuration, secrets masked, with where each value
 //! came from (default, file, environment variable or flag).
 
+use crate::app::App;
 use crate::cli::{ConfigAction, ConfigArgs};
-use crate::config::{Config, Origin};
+use crate::config::Origin;
 use crate::exit::CliError;
 use crate::output;
 
-pub fn run(config: &Config, args: ConfigArgs) -> Result<(), CliError> {
+pub fn run(app: &App, args: ConfigArgs) -> Result<(), CliError> {
+    let config = app.config();
     match args.action {
         ConfigAction::Path { json } => {
             let path = config

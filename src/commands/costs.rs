@@ -7,6 +7,7 @@ use serde::Serialize;
 use talab_orchestrator::{CostGrouping, CostLedger, CostRow, TaskStore};
 
 use super::tasks::usd;
+use crate::app::App;
 use crate::cli::{CostsArgs, CostsBy};
 use crate::config::Config;
 use crate::exit::CliError;
@@ -30,14 +31,15 @@ fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>, CliError> 
         .ok_or_else(|| CliError::usage(format!("{day} has no midnight in {tz}")))
 }
 
-pub async fn run(config: &Config, args: CostsArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: CostsArgs) -> Result<(), CliError> {
+    let config = app.config();
     let since = args.since.map(|d| start_of(config, d)).transpose()?;
     let by = match args.by {
         CostsBy::Platform => CostGrouping::Platform,
         CostsBy::Model => CostGrouping::Model,
         CostsBy::Day => CostGrouping::Day,
     };
-    let db = wiring::open(config).await?;
+    let db = app.db().await?;
     let store = TaskStore::open(db.clone()).await?;
     let ledger = CostLedger::for_store(&store).await?;
     let rows = ledger.summary(since, by).await;

@@ -6,8 +6,9 @@
 
 use chrono::{Duration, Utc};
 use talab_db::Database;
-use talab_features::{EmaRefresher, SyntheticSource};
+use talab_features::SyntheticSource;
 
+use crate::app::App;
 use crate::cli::DemoArgs;
 use crate::commands::{ask, ema};
 use crate::config::{Config, Overrides};
@@ -34,7 +35,15 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
         config: overrides.config.clone(),
         database_url: Some(format!("sqlite://{}", dir.join("talab-demo.db").display())),
     };
-    let config = Config::load(&demo_overrides)?;
+    let app = App::new(Config::load(&demo_overrides)?);
+    let outcome = narrate(&app, &dir, &args, quiet).await;
+    app.close().await;
+    outcome
+}
+
+/// The demo's steps on its own database.
+async fn narrate(app: &App, dir: &std::path::Path, args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
+    let config = app.config();
     // With --json the narrative is left out and one object is printed at the end.
     let say = |text: String| {
         if !args.json {
@@ -47,7 +56,7 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
     ));
     say("NOTE: the prices below are SYNTHETIC (a seeded random walk), not market data.\n".into());
 
-    let db = wiring::open(&config).await?;
+    let db = app.db().await?;
     // Prices end yesterday, so that "today" in the question is the day the refresh ran.
     let last = Utc::now().date_naive() - Duration::days(1);
     let start = last - Duration::days(args.days as i64 - 1);
@@ -65,7 +74,7 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
     ));
 
     let narrate = !quiet && !args.json;
-    let flow = wiring::flow(&config, &db, EmaRefresher::open(db.clone()).await?, narrate).await?;
+    let flow = wiring::flow(app, narrate).await?;
     let request = RefreshRequest {
         symbols: symbols.clone(),
         ..RefreshRequest::default()
@@ -96,7 +105,7 @@ pub async fn run(overrides: &Overrides, args: DemoArgs, quiet: bool) -> Result<(
         None,
         question,
         Utc::now(),
-        wiring::timezone(&config),
+        wiring::timezone(config),
     )
     .await?;
     if args.json {

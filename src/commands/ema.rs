@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 
+use crate::app::App;
 use crate::cli::{EmaArgs, FetchArgs, FetchSource, IntervalArg, RefreshEmaArgs};
 use crate::config::Config;
 use crate::exit::CliError;
@@ -86,9 +87,10 @@ pub fn print_summary(outcome: &RefreshOutcome) {
     );
 }
 
-pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
+pub async fn refresh_ema(app: &App, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
+    let config = app.config();
     let request = refresh_request(&args)?;
-    let db = wiring::open(config).await?;
+    let db = app.db().await?;
     let engine = EmaRefresher::open(db.clone()).await?;
     let options = request.options()?;
     let (tfs, _) = engine.resolve(&options).await?;
@@ -122,7 +124,7 @@ pub async fn refresh_ema(config: &Config, args: RefreshEmaArgs, quiet: bool) -> 
     for s in &request.symbols {
         engine.check_symbol(s, request.date, &options.tfs).await?;
     }
-    let flow = wiring::flow(config, &db, engine, !args.json && !quiet).await?;
+    let flow = wiring::flow(app, !args.json && !quiet).await?;
     let outcome = flow.refresh(&request).await?;
     if args.json {
         output::json(&outcome)?;
@@ -221,7 +223,8 @@ async fn fetch_missing(
     Ok(())
 }
 
-pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
+pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
+    let _config = app.config();
     let tf = Timeframe::parse(&args.tf)?.code();
     let format = if args.json {
         "json".to_string()
@@ -240,7 +243,7 @@ pub async fn show(config: &Config, args: EmaArgs) -> Result<(), CliError> {
             "--periods: 0 is not a period (give 1 or more days)",
         ));
     }
-    let db = wiring::open(config).await?;
+    let db = app.db().await?;
     let engine = EmaRefresher::open(db.clone()).await?;
     let named = [Timeframe::parse(&tf)?];
     let (symbol, ..) = engine.check_symbol(&args.symbol, None, &named).await?;

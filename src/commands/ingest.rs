@@ -16,6 +16,7 @@ use talab_features::{
     FetchOutcome, IngestOptions, IngestReport, PriceSource, SourceChain, SourceKind, SyntheticSource,
 };
 
+use crate::app::App;
 use crate::cli::{AssetsArgs, FetchArgs, FetchSource, IngestAction, IngestArgs};
 use crate::config::Config;
 use crate::exit::CliError;
@@ -86,8 +87,9 @@ fn print_reports(reports: &[IngestReport], json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn run(config: &Config, args: IngestArgs) -> Result<(), CliError> {
-    let db = Database::connect(config.database_url()).await?;
+pub async fn run(app: &App, args: IngestArgs) -> Result<(), CliError> {
+    let config = app.config();
+    let db = app.db().await?;
     let reports = match args.action {
         IngestAction::Csv {
             file,
@@ -395,8 +397,9 @@ fn print_fetch_summary(rows: &[FetchRow]) {
     println!("{table}");
 }
 
-pub async fn assets(config: &Config, args: AssetsArgs) -> Result<(), CliError> {
-    let db = Database::connect(config.database_url()).await?;
+pub async fn assets(app: &App, args: AssetsArgs) -> Result<(), CliError> {
+    let _config = app.config();
+    let db = app.db().await?;
     if args.hourly {
         return hourly_assets(&db, args.json).await;
     }

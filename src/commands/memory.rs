@@ -9,6 +9,7 @@ use serde_json::Value;
 use talab_memory::search::{Filters, SearchMode, SearchRequest};
 use talab_memory::{Inserted, Memory, MemoryError, MemoryManager, Metadata, ops::HealthOptions};
 
+use crate::app::App;
 use crate::cli::{MemoryAction, MemoryArgs};
 use crate::config::Config;
 use crate::exit::CliError;
@@ -73,14 +74,15 @@ fn one_line(text: &str, width: usize) -> String {
     }
 }
 
-pub async fn run(config: &Config, args: MemoryArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
+    let config = app.config();
     let json = args.json;
     if let MemoryAction::Reindex = args.action {
         // Not through the manager: opening it refuses a store made by another embedder, which is
         // exactly what a reindex repairs.
-        return wiring::reindex_memory(config, json).await;
+        return wiring::reindex_memory(app, json).await;
     }
-    let manager = wiring::memory(config).await?;
+    let manager = app.memory().await?;
     match args.action {
         MemoryAction::Add { content, meta, tags } => {
             let content = match content.filter(|c| c != "-") {

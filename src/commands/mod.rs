@@ -1,4 +1,5 @@
-//! One module per command; `run` dispatches and loads configuration once.
+//! One module per command; `run` loads the configuration once into the process's [`App`],
+//! dispatches, and closes the app whatever the outcome.
 
 pub mod ask;
 mod batch;
@@ -16,6 +17,7 @@ mod status;
 mod tasks;
 mod timeframes;
 
+use crate::app::App;
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
 use crate::exit::CliError;
@@ -26,24 +28,31 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         config: cli.global.config.clone(),
         database_url: cli.global.database_url.clone(),
     };
-    let config = Config::load(&overrides)?;
-    match cli.command {
-        Command::Status(args) => status::run(&config, args).await,
-        Command::Config(args) => config::run(&config, args),
-        Command::Memory(args) => memory::run(&config, args).await,
-        Command::Ingest(args) => ingest::run(&config, args).await,
-        Command::Assets(args) => ingest::assets(&config, args).await,
-        Command::RefreshEma(args) => ema::refresh_ema(&config, args, cli.global.quiet).await,
-        Command::Ema(args) => ema::show(&config, args).await,
-        Command::Ask(args) => ask::run(&config, args).await,
-        Command::Demo(args) => demo::run(&overrides, args, cli.global.quiet).await,
-        Command::Timeframes(args) => timeframes::run(&config, args).await,
-        Command::Run(args) => run::run(&config, args).await,
-        Command::Batch(args) => batch::run(&config, args).await,
-        Command::Tasks(args) => tasks::run(&config, args).await,
-        Command::Quota(args) => quota::run(&config, args).await,
-        Command::Costs(args) => costs::run(&config, args).await,
-        Command::Signals(args) => signals::run(&config, args).await,
-        Command::Chart(args) => chart::run(&config, args).await,
+    let app = App::new(Config::load(&overrides)?);
+    let quiet = cli.global.quiet;
+    let outcome = dispatch(&app, &overrides, cli.command, quiet).await;
+    app.close().await;
+    outcome
+}
+
+async fn dispatch(app: &App, overrides: &Overrides, command: Command, quiet: bool) -> Result<(), CliError> {
+    match command {
+        Command::Status(args) => status::run(app, args).await,
+        Command::Config(args) => config::run(app, args),
+        Command::Memory(args) => memory::run(app, args).await,
+        Command::Ingest(args) => ingest::run(app, args).await,
+        Command::Assets(args) => ingest::assets(app, args).await,
+        Command::RefreshEma(args) => ema::refresh_ema(app, args, quiet).await,
+        Command::Ema(args) => ema::show(app, args).await,
+        Command::Ask(args) => ask::run(app, args).await,
+        Command::Demo(args) => demo::run(overrides, args, quiet).await,
+        Command::Timeframes(args) => timeframes::run(app, args).await,
+        Command::Run(args) => run::run(app, args).await,
+        Command::Batch(args) => batch::run(app, args).await,
+        Command::Tasks(args) => tasks::run(app, args).await,
+        Command::Quota(args) => quota::run(app, args).await,
+        Command::Costs(args) => costs::run(app, args).await,
+        Command::Signals(args) => signals::run(app, args).await,
+        Command::Chart(args) => chart::run(app, args).await,
     }
 }

@@ -7,8 +7,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use talab_orchestrator::{QuotaAlert, QuotaError, QuotaLine, QuotaTracker, TaskStore};
 
+use crate::app::App;
 use crate::cli::JsonArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
 
@@ -45,8 +45,9 @@ fn resets_at(line: &QuotaLine) -> Option<DateTime<Utc>> {
     Some(tz.from_local_datetime(&next).earliest()?.with_timezone(&Utc))
 }
 
-pub async fn run(config: &Config, args: JsonArgs) -> Result<(), CliError> {
-    let db = wiring::open(config).await?;
+pub async fn run(app: &App, args: JsonArgs) -> Result<(), CliError> {
+    let config = app.config();
+    let db = app.db().await?;
     let store = TaskStore::open(db.clone()).await?;
     let tracker = QuotaTracker::for_store(&store, config.quota_config()).await?;
     let lines = tracker.report().await;

@@ -10,12 +10,13 @@ use talab_orchestrator::routing::TOOL_KEY;
 use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult};
 
 use super::tasks;
+use crate::app::App;
 use crate::cli::RunArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
 
-pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: RunArgs) -> Result<(), CliError> {
+    let _config = app.config();
     let prompt = if args.prompt == "-" {
         let mut buf = String::new();
         std::io::stdin()
@@ -48,8 +49,8 @@ pub async fn run(config: &Config, args: RunArgs) -> Result<(), CliError> {
         .map(Duration::from_secs)
         .unwrap_or(wiring::DEFAULT_CALL_TIMEOUT);
 
-    let db = wiring::open(config).await?;
-    let orch = wiring::orchestrator(config, db.clone(), timeout).await?;
+    let db = app.db().await?;
+    let orch = wiring::orchestrator(app, timeout).await?;
     let result = orch.execute(task, true).await;
     db.close().await;
 

@@ -1,12 +1,11 @@
 //! `talab signals refresh|list|summary|definitions`: EMA-crossover trades computed from the stored
 //! daily bars, listed, and scored per signal.
 
-use talab_db::Database;
+use talab_features::FeatureError;
 use talab_features::signals::{self, SignalRefresh};
-use talab_features::{AssetRegistry, FeatureError};
 
+use crate::app::App;
 use crate::cli::{SignalsAction, SignalsArgs};
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
 
@@ -18,13 +17,6 @@ pub(crate) fn signal_error(e: FeatureError) -> CliError {
         | FeatureError::NoData { .. } => CliError::usage(e.to_string()),
         other => other.into(),
     }
-}
-
-/// The database with this crate's tables.
-pub(crate) async fn open(config: &Config) -> Result<Database, CliError> {
-    let db = Database::connect(config.database_url()).await?;
-    AssetRegistry::open(db.clone()).await?;
-    Ok(db)
 }
 
 fn num(v: Option<f64>, digits: usize) -> String {
@@ -59,8 +51,9 @@ fn print_refresh(reports: &[SignalRefresh]) {
     println!("{table}");
 }
 
-pub async fn run(config: &Config, args: SignalsArgs) -> Result<(), CliError> {
-    let db = open(config).await?;
+pub async fn run(app: &App, args: SignalsArgs) -> Result<(), CliError> {
+    let _config = app.config();
+    let db = app.db().await?;
     match args.action {
         SignalsAction::Refresh { symbols, signals } => {
             let ids = (!signals.is_empty()).then_some(signals.as_slice());

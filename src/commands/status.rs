@@ -4,8 +4,8 @@
 use serde::Serialize;
 use talab_orchestrator::{Platform, PlatformStatus};
 
+use crate::app::App;
 use crate::cli::StatusArgs;
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
 
@@ -33,13 +33,13 @@ struct Status {
     pricing: PricingStatus,
 }
 
-pub async fn run(config: &Config, args: StatusArgs) -> Result<(), CliError> {
+pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
+    let config = app.config();
     let platforms = talab_orchestrator::validate_environment(&wiring::environment(config));
     let shown_url = config.entries()["database_url"].value.clone().unwrap_or_default();
-    let (database, failed) = match wiring::open(config).await {
+    let (database, failed) = match app.db().await {
         Ok(db) => {
             let backend = db.backend().name().to_string();
-            db.close().await;
             (
                 DatabaseStatus {
                     url: shown_url,

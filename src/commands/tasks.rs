@@ -8,6 +8,7 @@ use talab_orchestrator::{
     TASK_ID_KEY, TaskResult, TaskStore,
 };
 
+use crate::app::App;
 use crate::cli::{TaskStatusFilter, TasksAction, TasksArgs};
 use crate::config::Config;
 use crate::exit::CliError;
@@ -109,8 +110,9 @@ struct Listing<'a> {
     offset: u64,
 }
 
-pub async fn run(config: &Config, args: TasksArgs) -> Result<(), CliError> {
-    let db = wiring::open(config).await?;
+pub async fn run(app: &App, args: TasksArgs) -> Result<(), CliError> {
+    let config = app.config();
+    let db = app.db().await?;
     let store = TaskStore::open(db.clone()).await?;
     let outcome = match args.action {
         TasksAction::List {

@@ -2,12 +2,11 @@
 //! (`dim_timeframe.is_canonical`), and switching one on or off. Codes are case-insensitive; an
 //! unknown code exits 2 with the valid forms and where to see the list.
 
-use talab_db::Database;
 use talab_features::FeatureError;
 use talab_features::time::{TimeframeInfo, TimeframeRegistry};
 
+use crate::app::App;
 use crate::cli::{TimeframesAction, TimeframesArgs};
-use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
 
@@ -37,8 +36,9 @@ fn with_hint(e: FeatureError) -> CliError {
     }
 }
 
-pub async fn run(config: &Config, args: TimeframesArgs) -> Result<(), CliError> {
-    let registry = TimeframeRegistry::open(Database::connect(config.database_url()).await?).await?;
+pub async fn run(app: &App, args: TimeframesArgs) -> Result<(), CliError> {
+    let _config = app.config();
+    let registry = TimeframeRegistry::open(app.db().await?).await?;
     let (verb, row) = match &args.action {
         None => return list(&registry, args.all, args.json).await,
         Some(TimeframesAction::Enable { tf }) => ("enabled", registry.enable(tf).await.map_err(with_hint)?),

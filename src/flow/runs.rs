@@ -145,6 +145,11 @@ fn db_error(e: impl std::fmt::Display) -> CliError {
     CliError::failure(format!("runs table: {e}"))
 }
 
+/// A query error on the runs tables; a read-only database says so (see [`talab_db::DbError::sort`]).
+fn sql_error(e: sqlx::Error) -> CliError {
+    talab_db::DbError::sort(e).map_or_else(CliError::from, db_error)
+}
+
 /// The runs table on the shared database.
 #[derive(Debug, Clone)]
 pub struct RunStore {
@@ -207,7 +212,7 @@ impl RunStore {
                 .await
                 .map(|r| r.rows_affected())
         })
-        .map_err(db_error)
+        .map_err(sql_error)
     }
 
     /// Records one symbol's outcome (JSON) as the run commits it, so that a kill leaves the facts.
@@ -217,7 +222,7 @@ impl RunStore {
         on_pool!(&self.db, pool => {
             sqlx::query(SQL).bind(run_id).bind(symbol).bind(outcome).execute(pool).await.map(|_| ())
         })
-        .map_err(db_error)
+        .map_err(sql_error)
     }
 
     /// The symbol outcomes a run recorded as it went (JSON), by symbol.
@@ -226,7 +231,7 @@ impl RunStore {
         on_pool!(&self.db, pool => {
             sqlx::query_scalar(SQL).bind(run_id).fetch_all(pool).await
         })
-        .map_err(db_error)
+        .map_err(sql_error)
     }
 
     /// Every run still marked running (by live processes, or by ones that were killed).
@@ -289,7 +294,7 @@ impl RunStore {
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()
         }.await)
-        .map_err(db_error)?;
+        .map_err(sql_error)?;
         rows.into_iter().map(from_row).collect()
     }
 }
