@@ -112,9 +112,29 @@ async fn a_read_only_database_is_read_and_refuses_writes_saying_so() {
         ok(&talab(home, &refresh, &writable));
         let ema = ["ema", "AAA", "--tf", "1D", "--periods", "10", "--format", "csv"];
         let before = text(&ok(&talab(home, &ema, &writable)).stdout);
-        t.db.close().await;
 
+        // While this pool is open, the last write stays in the write-ahead log.
+        let _: i64 = talab_db::on_pool!(&t.db, pool => {
+            talab_db::sqlx::query_scalar("SELECT COUNT(*) FROM talab_migrations").fetch_one(pool).await
+        })
+        .unwrap();
         let read_only = ReadOnly::of(&t, home);
+        if t.dir().is_some() {
+            // A write held in the write-ahead log cannot be read by a reader who may not write the
+            // folder: that is said, never read around.
+            let more = ["ingest", "synthetic", "--symbols", "CCC", "--days", "5"];
+            ok(&talab(home, &more, &writable));
+            if read_only.as_nobody {
+                let out = read_only.run(home, &["assets"]);
+                let err = text(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{label}: {err}");
+                assert!(
+                    err.contains("write-ahead log") && err.contains("-wal"),
+                    "{label}: {err}"
+                );
+            }
+        }
+        t.db.close().await;
         // Reading: the same answers as before.
         let assets = read_only.run(home, &["assets"]);
         assert!(text(&ok(&assets).stdout).contains("AAA"), "{label}");

@@ -78,11 +78,11 @@ impl Database {
                         .journal_mode(SqliteJournalMode::Wal)
                         .filename(path)
                         .create_if_missing(true);
-                    sqlite_pool(options).await
+                    sqlite_pool(options).await.map_err(|e| e.to_string())
                 } else {
                     open_read_only(path).await
                 };
-                Ok(Database::Sqlite(pool.map_err(|e| fail(e.to_string()))?))
+                Ok(Database::Sqlite(pool.map_err(fail)?))
             }
             DatabaseLocation::SqliteMemory => {
                 // Every connection to `:memory:` is a separate database: keep exactly one, forever.
@@ -176,16 +176,29 @@ async fn sqlite_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::
 /// A SQLite file this process may not write, opened for reading: without asking for WAL (which
 /// would be a write), so reads work and writes fail as [`DbError::ReadOnly`]. A WAL database needs
 /// its `-shm` file; when the folder may not be written either, and no `-shm` is there, SQLite can
-/// only open the file as immutable, i.e. trusting that no one writes it while talab reads.
-async fn open_read_only(path: &std::path::Path) -> Result<SqlitePool, sqlx::Error> {
+/// only open the file as immutable, i.e. trusting that no one writes it while talab reads. That is
+/// never done over a write-ahead log that holds changes: they would be silently missing.
+async fn open_read_only(path: &std::path::Path) -> Result<SqlitePool, String> {
     let options = sqlite_options().filename(path).read_only(true);
-    match sqlite_pool(options.clone()).await {
-        Ok(pool) => Ok(pool),
-        Err(first) => {
-            tracing::debug!(path = %path.display(), %first, "opening the read-only database as immutable");
-            sqlite_pool(options.immutable(true)).await.map_err(|_| first)
-        }
+    let first = match sqlite_pool(options.clone()).await {
+        Ok(pool) => return Ok(pool),
+        Err(first) => first,
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(format!(
+            "{first}; this user may not write it, and its write-ahead log {} holds changes not yet \
+             in the file, which only a user who may write the folder can fold in (any talab command \
+             run by the file's owner does)",
+            wal.display()
+        ));
     }
+    tracing::debug!(path = %path.display(), %first, "opening the read-only database as immutable");
+    sqlite_pool(options.immutable(true))
+        .await
+        .map_err(|_| first.to_string())
 }
 
 fn sqlite_options() -> SqliteConnectOptions {
