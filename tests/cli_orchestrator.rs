@@ -10,11 +10,11 @@ use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "sk-ant-api03-SECRETSECRETSECRET-4f9a";
-const ANSWER: &str = "EMA-20 moved above EMA-50: short-term momentum turned up.";
+pub(crate) const ANSWER: &str = "EMA-20 moved above EMA-50: short-term momentum turned up.";
 
 /// The Messages API's answer: 1000 input and 200 output tokens of claude-sonnet-4-5
 /// ($3 and $15 per million: $0.006).
-fn anthropic_body(text: &str) -> String {
+pub(crate) fn anthropic_body(text: &str) -> String {
     serde_json::json!({
         "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
         "model": "claude-sonnet-4-5-20250929",
@@ -26,11 +26,11 @@ fn anthropic_body(text: &str) -> String {
     .to_string()
 }
 
-fn json_reply(status: u16, body: String) -> ResponseTemplate {
+pub(crate) fn json_reply(status: u16, body: String) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.into_bytes(), "application/json")
 }
 
-async fn anthropic(answer: &str) -> MockServer {
+pub(crate) async fn anthropic(answer: &str) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
@@ -42,18 +42,18 @@ async fn anthropic(answer: &str) -> MockServer {
     server
 }
 
-fn claude_env(server: &MockServer) -> Vec<(&'static str, String)> {
+pub(crate) fn claude_env(server: &MockServer) -> Vec<(&'static str, String)> {
     vec![
         ("ANTHROPIC_API_KEY", KEY.to_string()),
         ("ANTHROPIC_BASE_URL", server.uri()),
     ]
 }
 
-fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-async fn calls(server: &MockServer) -> usize {
+pub(crate) async fn calls(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
 

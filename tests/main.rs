@@ -11,6 +11,7 @@ mod cli_orchestrator;
 mod cli_signals;
 mod flow;
 mod read_only;
+mod red_team;
 mod stubbed_end_to_end;
 mod trust_cli;
 mod util;
