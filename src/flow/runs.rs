@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talab_db::sqlx::{self, Row};
-use talab_db::{Database, Migration, MigrationSet, on_pool};
+use talab_db::{Database, MigrationSet, on_pool};
 
 use crate::exit::CliError;
 
@@ -12,30 +12,8 @@ use crate::exit::CliError;
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "talab",
     migrations: &[
-        Migration {
-            version: 1,
-            name: "runs",
-            sqlite: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/migrations/talab/sqlite/0001_runs.sql"
-            )),
-            postgres: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/migrations/talab/postgres/0001_runs.sql"
-            )),
-        },
-        Migration {
-            version: 2,
-            name: "run_state",
-            sqlite: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/migrations/talab/sqlite/0002_run_state.sql"
-            )),
-            postgres: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/migrations/talab/postgres/0002_run_state.sql"
-            )),
-        },
+        talab_db::migration!(1, "runs", "0001_runs.sql"),
+        talab_db::migration!(2, "run_state", "0002_run_state.sql"),
     ],
 };
 

@@ -38,7 +38,7 @@ mod dispatch;
 mod error;
 mod location;
 mod migrate;
-pub mod nul;
+pub mod nul_byte;
 pub mod private;
 pub mod redact;
 #[cfg(feature = "testing")]

@@ -194,33 +194,26 @@ apply_on!(
     postgres
 );
 
-/// Declares one [`Migration`] from the workspace's `migrations/<component>/{sqlite,postgres}/<file>`,
-/// so every crate lays its SQL out the same way and a missing dialect fails the build.
+/// Declares one [`Migration`] from the calling crate's own `migrations/{sqlite,postgres}/<file>`,
+/// so every crate lays its SQL out the same way, carries it when packaged, and a missing dialect
+/// fails the build.
 ///
 /// ```ignore
 /// pub static MIGRATIONS: MigrationSet = MigrationSet {
 ///     component: "memory",
-///     migrations: &[talab_db::migration!("memory", 1, "memories", "0001_memories.sql")],
+///     migrations: &[talab_db::migration!(1, "memories", "0001_memories.sql")],
 /// };
 /// ```
 #[macro_export]
 macro_rules! migration {
-    ($component:literal, $version:literal, $name:literal, $file:literal) => {
+    ($version:literal, $name:literal, $file:literal) => {
         $crate::Migration {
             version: $version,
             name: $name,
-            sqlite: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../migrations/",
-                $component,
-                "/sqlite/",
-                $file
-            )),
+            sqlite: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $file)),
             postgres: include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../migrations/",
-                $component,
-                "/postgres/",
+                "/migrations/postgres/",
                 $file
             )),
         }

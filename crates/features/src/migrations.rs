@@ -9,11 +9,11 @@ use talab_db::MigrationSet;
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "features",
     migrations: &[
-        talab_db::migration!("features", 1, "dim_assets", "0001_dim_assets.sql"),
-        talab_db::migration!("features", 2, "prices", "0002_prices.sql"),
-        talab_db::migration!("features", 3, "time_model", "0003_time_model.sql"),
-        talab_db::migration!("features", 4, "ema", "0004_ema.sql"),
-        talab_db::migration!("features", 5, "signals", "0005_signals.sql"),
-        talab_db::migration!("features", 6, "hourly", "0006_hourly.sql"),
+        talab_db::migration!(1, "dim_assets", "0001_dim_assets.sql"),
+        talab_db::migration!(2, "prices", "0002_prices.sql"),
+        talab_db::migration!(3, "time_model", "0003_time_model.sql"),
+        talab_db::migration!(4, "ema", "0004_ema.sql"),
+        talab_db::migration!(5, "signals", "0005_signals.sql"),
+        talab_db::migration!(6, "hourly", "0006_hourly.sql"),
     ],
 };

@@ -58,19 +58,19 @@ pub trait MemoryManager: Send + Sync {
 }
 
 /// Refuses content that is empty or only whitespace, or holds a NUL (stored on neither backend:
-/// see `talab_db::nul`).
+/// see `talab_db::nul_byte`).
 pub fn validate_content(content: &str) -> Result<(), MemoryError> {
     if content.trim().is_empty() {
         return Err(MemoryError::EmptyContent);
     }
-    talab_db::nul::check("the content", content).map_err(MemoryError::NulInText)
+    talab_db::nul_byte::check("the content", content).map_err(MemoryError::NulInText)
 }
 
 /// Refuses metadata with a NUL in any key or string value, on every backend alike.
 pub fn validate_metadata(metadata: &crate::Metadata) -> Result<(), MemoryError> {
     metadata.iter().try_for_each(|(key, value)| {
-        talab_db::nul::check("a metadata key", key).map_err(MemoryError::NulInText)?;
-        talab_db::nul::check_json("the metadata", value).map_err(MemoryError::NulInText)
+        talab_db::nul_byte::check("a metadata key", key).map_err(MemoryError::NulInText)?;
+        talab_db::nul_byte::check_json("the metadata", value).map_err(MemoryError::NulInText)
     })
 }
 

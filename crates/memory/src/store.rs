@@ -17,8 +17,8 @@ use crate::{Memory, MemoryError, Metadata, vector};
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "memory",
     migrations: &[
-        talab_db::migration!("memory", 1, "memories", "0001_memories.sql"),
-        talab_db::migration!("memory", 2, "store_info", "0002_store_info.sql"),
+        talab_db::migration!(1, "memories", "0001_memories.sql"),
+        talab_db::migration!(2, "store_info", "0002_store_info.sql"),
     ],
 };
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
-use talab_db::{Database, MigrationSet, nul, on_pool};
+use talab_db::{Database, MigrationSet, nul_byte, on_pool};
 
 use crate::orchestrator::{ATTEMPTS_KEY, ROUTING_KEY};
 use crate::{OrchestratorError, Platform, Task, TaskResult};
@@ -15,8 +15,8 @@ use crate::{OrchestratorError, Platform, Task, TaskResult};
 pub static MIGRATIONS: MigrationSet = MigrationSet {
     component: "orchestrator",
     migrations: &[
-        talab_db::migration!("orchestrator", 1, "tasks", "0001_tasks.sql"),
-        talab_db::migration!("orchestrator", 2, "quota_and_costs", "0002_quota_and_costs.sql"),
+        talab_db::migration!(1, "tasks", "0001_tasks.sql"),
+        talab_db::migration!(2, "quota_and_costs", "0002_quota_and_costs.sql"),
     ],
 };
 
@@ -143,7 +143,7 @@ impl TaskStore {
         let created_at = finished_at - elapsed;
 
         // Text from providers may hold NUL, which PostgreSQL cannot store: replaced, never refused,
-        // so a call that was made is always recorded (talab_db::nul).
+        // so a call that was made is always recorded (talab_db::nul_byte).
         let mut metadata = result.metadata.clone();
         let mut routing = metadata.remove(ROUTING_KEY);
         let mut attempts = metadata.remove(ATTEMPTS_KEY);
@@ -157,12 +157,12 @@ impl TaskStore {
             .chain(routing.iter_mut())
             .chain(attempts.iter_mut())
         {
-            nul::replace_in_json(value);
+            nul_byte::replace_in_json(value);
         }
-        metadata.values_mut().for_each(nul::replace_in_json);
-        let prompt = nul::replace(&result.task.prompt);
-        let error = result.error.as_deref().map(nul::replace);
-        let output = nul::replace(&result.output);
+        metadata.values_mut().for_each(nul_byte::replace_in_json);
+        let prompt = nul_byte::replace(&result.task.prompt);
+        let error = result.error.as_deref().map(nul_byte::replace);
+        let output = nul_byte::replace(&result.output);
         let tokens = i64::try_from(result.tokens_used).unwrap_or(i64::MAX);
         let cost = finite(result.cost, "cost");
 

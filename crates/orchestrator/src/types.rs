@@ -175,13 +175,13 @@ impl Task {
     }
 
     /// Why no platform should see `prompt`, if so: it is empty, or holds a NUL (which no database
-    /// stores as text, see `talab_db::nul`). The one check of `talab run`, batch files and the
+    /// stores as text, see `talab_db::nul_byte`). The one check of `talab run`, batch files and the
     /// engine, so all three refuse the same prompts with the same words.
     pub fn prompt_problem(prompt: &str) -> Option<String> {
         if prompt.trim().is_empty() {
             return Some("the prompt is empty".into());
         }
-        talab_db::nul::check("the prompt", prompt).err()
+        talab_db::nul_byte::check("the prompt", prompt).err()
     }
 
     /// Sends the task to `platform` and nowhere else: the hint, made strict
