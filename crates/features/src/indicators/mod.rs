@@ -82,22 +82,3 @@ fn check_out(values: usize, outs: &[usize]) -> Result<(), FeatureError> {
         None => Ok(()),
     }
 }
-
-/// Runs `body`, compiled with hardware FMA where the CPU has it (`mul_add` is then one instruction
-/// instead of a libm call; the bits are the same either way, since both round exactly once).
-#[inline(always)]
-fn with_fma<R>(body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA, checked just above.
-        return unsafe { run_fma(body) };
-    }
-    body()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-#[inline]
-fn run_fma<R>(body: impl FnOnce() -> R) -> R {
-    body()
-}

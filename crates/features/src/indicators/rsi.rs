@@ -133,8 +133,14 @@ impl RsiState {
     pub fn push_slice(&mut self, values: &[f64], out: &mut [f64]) -> Result<(), FeatureError> {
         check_out(values.len(), &[out.len()])?;
         reject_nan(NAME, values, self.seen)?;
-        for (o, &x) in out.iter_mut().zip(values) {
-            *o = self.step(x).unwrap_or(f64::NAN);
+        let mut i = 0;
+        while i < values.len() && !matches!(self.phase, Phase::Running { .. }) {
+            out[i] = self.step(values[i]).unwrap_or(f64::NAN);
+            i += 1;
+        }
+        if let Phase::Running { prev, gain, loss } = &mut self.phase {
+            (*prev, *gain, *loss) = roll(self.period, (*prev, *gain, *loss), &values[i..], &mut out[i..]);
+            self.seen += values.len() - i;
         }
         Ok(())
     }
@@ -177,23 +183,40 @@ impl RsiState {
                 Some(rsi_of(gain, loss))
             }
             Phase::Running { prev, gain, loss } => {
-                let d = x - *prev;
+                (*gain, *loss) = wilder(*gain, *loss, x - *prev, (p - 1) as f64, 1.0 / p as f64);
                 *prev = x;
-                let keep = (p - 1) as f64;
-                let inv = 1.0 / p as f64;
-                *loss *= keep;
-                *gain *= keep;
-                if d < 0.0 {
-                    *loss -= d;
-                } else {
-                    *gain += d;
-                }
-                *loss *= inv;
-                *gain *= inv;
                 Some(rsi_of(*gain, *loss))
             }
         }
     }
+}
+
+/// The running RSI over `values` from (previous value, average gain, average loss), writing every
+/// output; returns the new triple. The same arithmetic as `step`, on locals.
+fn roll(
+    period: usize,
+    (mut prev, mut gain, mut loss): (f64, f64, f64),
+    values: &[f64],
+    out: &mut [f64],
+) -> (f64, f64, f64) {
+    let (keep, inv) = ((period - 1) as f64, 1.0 / period as f64);
+    for (o, &x) in out.iter_mut().zip(values) {
+        (gain, loss) = wilder(gain, loss, x - prev, keep, inv);
+        prev = x;
+        *o = rsi_of(gain, loss);
+    }
+    (prev, gain, loss)
+}
+
+/// One Wilder step of the averages for a change `d`, as TA-Lib 0.8: ·(p−1), + the gain or the
+/// loss (a negative change is a loss; anything else, NaN included, a gain), ·(1/p). Adding 0 to
+/// the other average is exact, so both are updated without a branch.
+#[inline(always)]
+fn wilder(gain: f64, loss: f64, d: f64, keep: f64, inv: f64) -> (f64, f64) {
+    let is_loss = d < 0.0;
+    let add_loss = if is_loss { -d } else { 0.0 };
+    let add_gain = if is_loss { 0.0 } else { d };
+    ((gain * keep + add_gain) * inv, (loss * keep + add_loss) * inv)
 }
 
 /// 100·gain/(gain + loss), 0 when the sum is within TA-Lib's epsilon of zero.
