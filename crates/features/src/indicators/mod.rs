@@ -23,7 +23,7 @@
 //!   the state. TA-Lib has no missing-value rule (a NaN silently poisons every later value of these
 //!   recurrences), so the kernels refuse rather than guess; callers fill or cut gaps first. (The EMA
 //!   kernel differs on purpose: it carries a gap forward, which is well defined for one EMA.)
-//!   Infinities are values, not gaps: they pass through TA-Lib's arithmetic.
+//!   Infinities are not refused: they go through the same arithmetic (not compared with TA-Lib).
 //! - **Parameters**: TA-Lib's bounds (periods up to 100,000; RSI, MACD's fast and slow and
 //!   Bollinger's period at least 2; ATR's and MACD's signal period at least 1); anything else is
 //!   [`FeatureError::InvalidIndicator`].
