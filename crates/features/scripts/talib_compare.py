@@ -14,6 +14,10 @@
    ema_kernel` (one series of 1M values, periods 10 and 200; 1,000 series of 3,000 values), best
    of several runs, for the closing-note comparison with the criterion numbers.
 
+3. Indicator speed (`--indicators`): TA-Lib's RSI(14), ATR(14), MACD(12, 26, 9) and BBANDS(20, 2, 2)
+   on the shapes of `cargo bench -p talab-features --bench indicators_kernel` (the same random
+   walk, high and low at ±1 %), for the ratio with the criterion numbers.
+
 Needs `pip install TA-Lib numpy` (the wheel bundles the C library).
 """
 
@@ -65,6 +69,29 @@ def speed():
               "(includes a Python call per series)")
 
 
+def indicator_speed():
+    """TA-Lib on the indicator bench's data: (name, call) pairs timed like `speed`."""
+    calls = {
+        "rsi14": lambda h, l, c: talib.RSI(c, timeperiod=14),
+        "atr14": lambda h, l, c: talib.ATR(h, l, c, timeperiod=14),
+        "macd12_26_9": lambda h, l, c: talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9),
+        "bbands20_2": lambda h, l, c: talib.BBANDS(c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=talib.MA_Type.SMA),
+    }
+    bars = lambda c: (c * 1.01, c * 0.99, c)
+    long = bars(prices(1_000_000, 7))
+    many = [bars(prices(3_000, 1_000 + i)) for i in range(1_000)]
+    for name, call in calls.items():
+        secs = best_of(20, lambda: call(*long))
+        print(f"TA-Lib {name}, 1 series x 1M: {secs * 1e3:.2f} ms = {1e6 / secs / 1e6:.0f} M values/s")
+    for name, call in calls.items():
+        def run():
+            for series in many:
+                call(*series)
+        secs = best_of(10, run)
+        print(f"TA-Lib {name}, 1000 series x 3000: {secs * 1e3:.2f} ms = {3e6 / secs / 1e6:.0f} M values/s "
+              "(includes a Python call per series)")
+
+
 def values(prices_csv, talab_csv):
     with open(prices_csv, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -101,10 +128,14 @@ def main():
     parser.add_argument("--prices", help="plain OHLCV CSV (Date, Close columns), e.g. tests/data/coin_Bitcoin.csv")
     parser.add_argument("--talab-csv", help="`talab ema SYMBOL --tf 1d --format csv` output for the same symbol")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
+    parser.add_argument("--indicators", action="store_true",
+                        help="time RSI, ATR, MACD and BBANDS (the indicators_kernel bench's shapes) instead of EMA")
     args = parser.parse_args()
     if args.prices and args.talab_csv:
         values(args.prices, args.talab_csv)
-    if not args.no_speed:
+    if args.indicators:
+        indicator_speed()
+    elif not args.no_speed:
         speed()
 
 

@@ -40,6 +40,14 @@ pub enum FeatureError {
     /// The EMA period cannot be used.
     #[error("invalid EMA period {period}: {reason}")]
     InvalidPeriod { period: usize, reason: String },
+    /// An indicator's parameters cannot be used (outside TA-Lib's bounds, or inputs of unequal length).
+    #[error("invalid {indicator}: {reason}")]
+    InvalidIndicator { indicator: &'static str, reason: String },
+    /// A value given to an indicator kernel is NaN: those kernels take no missing values.
+    #[error(
+        "{indicator}: value {index} is NaN; the indicator kernels take no missing values (fill or drop the gap first)"
+    )]
+    NanInput { indicator: &'static str, index: usize },
     /// An output buffer does not fit its input.
     #[error("output buffer holds {out} values but the input has {values}; they must be the same length")]
     LengthMismatch { values: usize, out: usize },

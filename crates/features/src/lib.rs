@@ -23,6 +23,9 @@
 //! [`MIGRATIONS`]). With the `stubs` feature, [`stubs::FeatureStoreStub`] serves real 1D EMAs over
 //! in-memory closes.
 //!
+//! Indicators: [`indicators`] holds TA-Lib's RSI, ATR, MACD and Bollinger bands (batch and
+//! incremental, the same bits as TA-Lib 0.8 on the tested data).
+//!
 //! Signals: [`signals`] turns 1D EMA crosses into trades with P&L (`dim_signals`,
 //! `cmc_signals_ema_crossover`); [`chart`] gathers what a price chart shows, and with the `chart`
 //! feature draws it to PNG or SVG.
@@ -32,6 +35,7 @@ pub mod bars;
 pub mod chart;
 pub mod ema;
 pub mod error;
+pub mod indicators;
 pub mod ingest;
 pub mod migrations;
 pub mod prices;
@@ -52,6 +56,11 @@ pub use ema::{
     ema_alpha, ema_into, read_emas,
 };
 pub use error::FeatureError;
+pub use indicators::{
+    AtrState, Bollinger, BollingerBands, BollingerState, Macd, MacdPoint, MacdState, RsiState, atr, atr_into,
+    atr_lookback, bollinger, bollinger_into, bollinger_lookback, macd, macd_into, macd_lookback, rsi,
+    rsi_into, rsi_lookback,
+};
 pub use ingest::{Coverage, IngestOptions, IngestReport, coverage, ingest_csv, ingest_rows};
 pub use migrations::MIGRATIONS;
 /// The DataFrame crate of [`FeatureStore`]'s answers (the same type as `polars::prelude::DataFrame`).

@@ -12,6 +12,8 @@ mod ema_intraday;
 mod ema_kernel;
 mod ema_multi_tf;
 mod ema_refresh;
+mod indicators_incremental;
+mod indicators_kernel;
 mod ingest_csv;
 mod signals;
 #[cfg(feature = "chart")]

