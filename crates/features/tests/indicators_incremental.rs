@@ -37,18 +37,20 @@ fn batch(kind: Kind, h: &[f64], l: &[f64], c: &[f64]) -> Vec<Vec<f64>> {
 fn incremental(kind: Kind, h: &[f64], l: &[f64], c: &[f64], resume_at: Option<usize>) -> Vec<Vec<f64>> {
     fn run<S: serde::Serialize + serde::de::DeserializeOwned>(
         mut state: S,
+        outputs: usize,
         n: usize,
         resume_at: Option<usize>,
         mut push: impl FnMut(&mut S, usize) -> Vec<f64>,
     ) -> Vec<Vec<f64>> {
-        let mut lines: Vec<Vec<f64>> = Vec::new();
+        // As many lines as the batch function gives, even for an empty series.
+        let mut lines: Vec<Vec<f64>> = vec![Vec::new(); outputs];
         for t in 0..n {
             if resume_at == Some(t) {
                 let json = serde_json::to_string(&state).unwrap();
                 state = serde_json::from_str(&json).unwrap_or_else(|e| panic!("restore {json}: {e}"));
             }
             let values = push(&mut state, t);
-            lines.resize(values.len(), Vec::new());
+            assert_eq!(values.len(), lines.len(), "outputs per bar");
             for (line, v) in lines.iter_mut().zip(values) {
                 line.push(v);
             }
@@ -57,14 +59,15 @@ fn incremental(kind: Kind, h: &[f64], l: &[f64], c: &[f64], resume_at: Option<us
     }
     let nan = f64::NAN;
     match kind {
-        Kind::Rsi(p) => run(RsiState::new(p).unwrap(), c.len(), resume_at, |s, t| {
+        Kind::Rsi(p) => run(RsiState::new(p).unwrap(), 1, c.len(), resume_at, |s, t| {
             vec![s.push(c[t]).unwrap().unwrap_or(nan)]
         }),
-        Kind::Atr(p) => run(AtrState::new(p).unwrap(), c.len(), resume_at, |s, t| {
+        Kind::Atr(p) => run(AtrState::new(p).unwrap(), 1, c.len(), resume_at, |s, t| {
             vec![s.push(h[t], l[t], c[t]).unwrap().unwrap_or(nan)]
         }),
         Kind::Macd(f, sl, g) => run(
             MacdState::new(f, sl, g).unwrap(),
+            3,
             c.len(),
             resume_at,
             |s, t| match s.push(c[t]).unwrap() {
@@ -74,6 +77,7 @@ fn incremental(kind: Kind, h: &[f64], l: &[f64], c: &[f64], resume_at: Option<us
         ),
         Kind::Bollinger(p, u, d) => run(
             BollingerState::new(p, u, d).unwrap(),
+            3,
             c.len(),
             resume_at,
             |s, t| match s.push(c[t]).unwrap() {
