@@ -14,9 +14,11 @@ use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use crate::bars::daily::{BAR_COLUMNS, REJECT_COLUMNS, bar_values, reject_values, validate_daily};
 use crate::bars::hourly::store_hourly;
+pub use crate::load::IngestReport;
+use crate::load::{check_delivered, replaces_other_source};
 use crate::prices::{
-    RAW_COLUMNS, RawPrice, SourceKind, Val, batched_insert, bind_vals, fetch_raw, raw_from_tuple,
-    raw_upsert_clause, raw_values,
+    RAW_COLUMNS, RawPrice, SourceKind, Val, batches, bind_vals, fetch_raw, raw_from_tuple, raw_upsert_clause,
+    raw_values,
 };
 use crate::sources::{BadCsvRow, CsvFormat, Interval, SyntheticSource, parse_csv_file_of};
 use crate::{FeatureError, MIGRATIONS, normalise_symbol};
@@ -35,33 +37,6 @@ pub struct IngestOptions {
     /// Daily rows (raw prices and 1D bars) or hourly rows (hourly bars, for intraday EMAs; a
     /// plain OHLCV file whose time column holds each hour's start).
     pub interval: Interval,
-}
-
-/// What one load did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngestReport {
-    pub symbol: String,
-    pub source: SourceKind,
-    /// The file loaded, for file sources.
-    pub file: Option<String>,
-    /// Data rows read (good and bad).
-    pub rows_read: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Rows skipped as unparseable (only with skip_bad_rows), recorded in `cmc_price_histories_rejects`
-    /// for daily loads (counted only for hourly ones).
-    pub rejected: usize,
-    /// Validated bars of the whole series after the load (1D bars; hours for hourly loads).
-    pub bars: usize,
-    /// Raw rows of the series that could not become bars (`cmc_price_bars_1d_rejects`; for an
-    /// hourly load, its own candles that failed validation, logged).
-    pub bar_rejects: usize,
-    /// First and last day of the whole stored series.
-    pub first_day: Option<NaiveDate>,
-    pub last_day: Option<NaiveDate>,
-    /// Days missing between the first and the last day.
-    pub gaps: usize,
 }
 
 /// What is stored for one asset (for `talab assets`).
@@ -272,49 +247,6 @@ async fn write_series(db: &Database, load: &Load, rows: Vec<RawPrice>) -> Result
     Ok(report)
 }
 
-/// Refuses rows for `symbol` that are of another symbol or source than the load says.
-pub(crate) fn check_delivered(
-    symbol: &str,
-    source: SourceKind,
-    rows: &[RawPrice],
-) -> Result<(), FeatureError> {
-    match rows.iter().find(|r| r.symbol != symbol || r.source != source) {
-        Some(r) => Err(FeatureError::Source {
-            source_name: source.to_string(),
-            reason: format!(
-                "delivered a row of {} from {} while loading {symbol}",
-                r.symbol, r.source
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// One series, one source: given the (source, rows) stored for `symbol`, whether loading from
-/// `new` must first wipe another source's series (only when the caller asked to replace it; a
-/// conflict otherwise).
-pub(crate) fn replaces_other_source(
-    symbol: &str,
-    new: SourceKind,
-    stored: &[(String, i64)],
-    replace: bool,
-) -> Result<bool, FeatureError> {
-    let other: Vec<&(String, i64)> = stored.iter().filter(|(s, _)| s != new.as_str()).collect();
-    if !other.is_empty() && !replace {
-        return Err(FeatureError::SourceConflict {
-            symbol: symbol.into(),
-            existing: other
-                .iter()
-                .map(|(s, _)| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            new: new.to_string(),
-            rows: other.iter().map(|(_, n)| n).sum(),
-        });
-    }
-    Ok(!other.is_empty())
-}
-
 /// Decides what to write: refuses a second source, diffs against the stored rows, and (when
 /// anything changed) rebuilds the 1D bars of the merged series.
 fn plan(
@@ -446,20 +378,4 @@ fn record_bad_rows(
         vals,
     ));
     load.bad.len()
-}
-
-/// Splits flat row values into batched multi-row INSERT statements.
-pub(crate) fn batches(
-    backend: Backend,
-    table: &str,
-    columns: &[&str],
-    on_conflict: &str,
-    vals: Vec<Val>,
-) -> Vec<(String, Vec<Val>)> {
-    let rows = vals.len() / columns.len();
-    let mut rest = vals.into_iter();
-    batched_insert(backend, table, columns, rows, on_conflict)
-        .into_iter()
-        .map(|(sql, n)| (sql, rest.by_ref().take(n * columns.len()).collect()))
-        .collect()
 }

@@ -37,6 +37,7 @@ pub mod ema;
 pub mod error;
 pub mod indicators;
 pub mod ingest;
+mod load;
 pub mod migrations;
 pub mod prices;
 pub mod signals;

@@ -310,6 +310,22 @@ pub async fn load_raw(db: &Database, symbol: &str) -> Result<Vec<RawPrice>, Feat
     rows.into_iter().map(raw_from_tuple).collect()
 }
 
+/// Splits flat row values into batched multi-row INSERT statements.
+pub(crate) fn batches(
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    on_conflict: &str,
+    vals: Vec<Val>,
+) -> Vec<(String, Vec<Val>)> {
+    let rows = vals.len() / columns.len();
+    let mut rest = vals.into_iter();
+    batched_insert(backend, table, columns, rows, on_conflict)
+        .into_iter()
+        .map(|(sql, n)| (sql, rest.by_ref().take(n * columns.len()).collect()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::snapshot::Slot;
+use super::slot::Slot;
 use crate::timeframe::{CalendarScheme, TfUnit, Timeframe};
 
 /// Where the bars of a calendar timeframe fall.

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use talab_db::{Database, Tx, on_pool, on_tx};
 
 use crate::bars::daily::{RejectReason, validate_row};
-use crate::ingest::{IngestReport, batches, check_delivered, replaces_other_source};
-use crate::prices::{RawPrice, SourceKind, Val, bind_vals};
+use crate::load::{IngestReport, check_delivered, replaces_other_source};
+use crate::prices::{RawPrice, SourceKind, Val, batches, bind_vals};
 use crate::{FeatureError, MIGRATIONS, normalise_symbol};
 
 /// The table of validated hourly bars.

@@ -6,7 +6,9 @@
 
 mod calendar;
 pub mod daily;
+pub(crate) mod grid;
 pub mod hourly;
+mod slot;
 pub mod snapshot;
 pub mod store;
 mod tf_day;

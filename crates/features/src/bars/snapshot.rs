@@ -13,9 +13,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::calendar::CalendarGrid;
-use super::tf_day::DayGrid;
-use crate::timeframe::TfUnit;
+use super::grid::Grid;
+use super::slot::Slot;
 use crate::{DailyBar, FeatureError, Timeframe};
 
 /// One day's snapshot of the bar of timeframe `tf` it belongs to.
@@ -43,53 +42,6 @@ pub struct MultiTfBar {
     pub count_missing_days: i64,
     pub is_partial_start: bool,
     pub is_partial_end: bool,
-}
-
-/// Where a day falls on a grid: the bar's number and its first and last calendar day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot {
-    pub seq: i64,
-    pub start: NaiveDate,
-    pub last: NaiveDate,
-}
-
-/// The bars of one timeframe for one asset: which bar a day belongs to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Grid {
-    Days(DayGrid),
-    Calendar(CalendarGrid),
-}
-
-impl Grid {
-    /// The grid of `tf` for an asset whose data starts on `first_day` (the origin of `nD` bars and
-    /// of non-anchored calendar bars). Hourly timeframes need hourly rows and are refused.
-    pub(crate) fn new(tf: &Timeframe, first_day: NaiveDate) -> Result<Self, FeatureError> {
-        Ok(match tf.unit {
-            TfUnit::Day => Grid::Days(DayGrid {
-                origin: first_day,
-                n: i64::from(tf.qty),
-            }),
-            TfUnit::Hour => {
-                return Err(FeatureError::UnsupportedTimeframe {
-                    tf: tf.code(),
-                    reason: "hourly bars are built from hourly rows, not from daily bars".into(),
-                });
-            }
-            _ => Grid::Calendar(CalendarGrid::new(tf, first_day)),
-        })
-    }
-
-    /// Whether a bar completes on `day`: the day is its bar's last day.
-    pub(crate) fn closes_bar(&self, day: NaiveDate) -> bool {
-        self.locate(day).is_some_and(|slot| slot.last == day)
-    }
-
-    pub(crate) fn locate(&self, day: NaiveDate) -> Option<Slot> {
-        match self {
-            Grid::Days(g) => g.locate(day),
-            Grid::Calendar(g) => g.locate(day),
-        }
-    }
 }
 
 /// The bar being built.

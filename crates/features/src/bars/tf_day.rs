@@ -6,7 +6,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::snapshot::Slot;
+use super::slot::Slot;
 
 /// `n`-day bars counted from `origin` (the asset's first day).
 #[derive(Debug, Clone, Copy)]

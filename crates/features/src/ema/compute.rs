@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::multi_tf::{MultiTfEmaRow, MultiTfEmaState, TfDay};
 use super::series::{Cadence, Closes};
 use super::validate::{CloseBand, EmaRejectReason};
-use crate::bars::snapshot::Grid;
+use crate::bars::grid::Grid;
 use crate::{FeatureError, Timeframe};
 
 /// Where one (symbol, tf, period) stopped, as stored in `cmc_ema_multi_tf_state`.

@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::entry::IndexEntry;
 use super::filter::Filters;
-use super::index::IndexEntry;
 
 /// Per-slot scope id, deprecation and creation time.
 #[derive(Debug, Clone, Default)]

@@ -6,36 +6,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
 use super::bm25::Bm25;
 use super::columns::FilterColumns;
+use super::entry::IndexEntry;
 use super::hybrid::{self, Fusion};
 use super::matrix::{VectorMatrix, dot};
 use super::quantised::{QuantisedMatrix, QuantisedQuery};
 use super::{SearchMode, SearchRequest};
-use crate::{Memory, Metadata};
-
-/// What the index keeps of one memory besides its vector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexEntry {
-    /// Its id.
-    pub id: String,
-    /// Its text.
-    pub content: String,
-    /// Its scope.
-    pub scope: String,
-    /// Its metadata.
-    pub metadata: Metadata,
-    /// When it was added.
-    pub created_at: DateTime<Utc>,
-    /// When its content or metadata last changed.
-    pub updated_at: DateTime<Utc>,
-    /// When it was last confirmed still true.
-    pub verified_at: Option<DateTime<Utc>>,
-    /// Whether it is deprecated.
-    pub deprecated: bool,
-}
+use crate::Memory;
 
 /// One ranked hit: its slot, cosine and fused rank.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -382,7 +360,10 @@ impl SearchIndex {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::Metadata;
 
     fn entry(id: &str, content: &str, minute: u32) -> IndexEntry {
         let at: DateTime<Utc> = format!("2026-11-20T10:{minute:02}:00Z").parse().unwrap();

@@ -7,6 +7,7 @@
 
 pub mod bm25;
 mod columns;
+mod entry;
 pub mod eval;
 pub mod filter;
 pub mod hybrid;
@@ -14,8 +15,9 @@ mod index;
 pub mod matrix;
 pub mod quantised;
 
+pub use entry::IndexEntry;
 pub use filter::Filters;
-pub use index::{IndexEntry, SearchIndex};
+pub use index::SearchIndex;
 
 use crate::{DEFAULT_LIMIT, EmbedderIdentity, Memory};
 
