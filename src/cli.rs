@@ -151,9 +151,9 @@ pub struct EmaArgs {
     /// Comma-separated periods (default: all stored).
     #[arg(long, value_delimiter = ',')]
     pub periods: Vec<u32>,
-    /// table, csv or json.
-    #[arg(long, default_value = "table")]
-    pub format: String,
+    /// How rows are printed.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = RowFormat::Table)]
+    pub format: RowFormat,
     /// The same as `--format json`.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
@@ -176,9 +176,9 @@ pub enum IngestAction {
         /// The symbol (default: the file's Symbol column, or its name matched against known assets).
         #[arg(long)]
         symbol: Option<String>,
-        /// Force the format instead of detecting it: cmc or ohlcv.
-        #[arg(long)]
-        format: Option<String>,
+        /// Force the format instead of detecting it.
+        #[arg(long, value_enum, ignore_case = true)]
+        format: Option<CsvFormatArg>,
         /// Load the good rows and record the bad ones as rejects, instead of refusing the file.
         #[arg(long)]
         skip_bad_rows: bool,
@@ -335,9 +335,9 @@ pub enum MemoryAction {
         /// At most this many hits.
         #[arg(long, default_value_t = talab_memory::DEFAULT_LIMIT)]
         limit: usize,
-        /// hybrid (vector + BM25), vector, or lexical.
-        #[arg(long, default_value = "hybrid")]
-        mode: String,
+        /// How memories are matched.
+        #[arg(long, value_enum, ignore_case = true, default_value_t = ModeArg::Hybrid)]
+        mode: ModeArg,
         /// Only memories whose metadata has key=value (repeatable).
         #[arg(long = "meta", value_name = "KEY=VALUE")]
         meta: Vec<String>,
@@ -450,12 +450,12 @@ pub struct ChartArgs {
     /// Signals whose entries and exits are marked (refreshed first).
     #[arg(long, value_delimiter = ',')]
     pub signals: Vec<String>,
-    /// auto (candles when they fit), candles, or line.
-    #[arg(long, default_value = "auto")]
-    pub style: String,
-    /// auto (log when prices span over 20x), linear, or log.
-    #[arg(long, default_value = "auto")]
-    pub scale: String,
+    /// How prices are drawn.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = StyleArg::Auto)]
+    pub style: StyleArg,
+    /// The price axis.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ScaleArg::Auto)]
+    pub scale: ScaleArg,
     #[arg(long, default_value_t = 1200)]
     pub width: u32,
     #[arg(long, default_value_t = 700)]
@@ -684,5 +684,96 @@ mod tests {
         assert!(e.to_string().contains("code_generation"), "{e}");
         assert!(Cli::try_parse_from(["talab", "run", "q", "--platform", "gpt"]).is_err());
         assert!(Cli::try_parse_from(["talab", "run", "q", "--strict"]).is_err());
+    }
+}
+
+/// How `ema` prints its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowFormat {
+    /// A table for people.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object.
+    Json,
+}
+
+/// `ingest csv --format`: a layout, instead of detecting it from the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvFormatArg {
+    /// CoinMarketCap's website export.
+    Cmc,
+    /// A plain OHLCV file (date, open, high, low, close, volume).
+    Ohlcv,
+}
+
+impl From<CsvFormatArg> for talab_features::sources::CsvFormat {
+    fn from(f: CsvFormatArg) -> Self {
+        match f {
+            CsvFormatArg::Cmc => Self::Cmc,
+            CsvFormatArg::Ohlcv => Self::Ohlcv,
+        }
+    }
+}
+
+/// `memory search --mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Vector cosine fused with BM25.
+    Hybrid,
+    /// Vector cosine only.
+    Vector,
+    /// BM25 only: memories sharing no word with the query are not returned.
+    Lexical,
+}
+
+impl From<ModeArg> for talab_memory::search::SearchMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Hybrid => Self::Hybrid,
+            ModeArg::Vector => Self::Vector,
+            ModeArg::Lexical => Self::Lexical,
+        }
+    }
+}
+
+/// `chart --style`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    /// Candles when they fit, else a line.
+    Auto,
+    /// OHLC candles.
+    #[value(alias = "candle")]
+    Candles,
+    /// The close as a line.
+    Line,
+}
+
+impl From<StyleArg> for talab_features::chart::ChartStyle {
+    fn from(s: StyleArg) -> Self {
+        match s {
+            StyleArg::Auto => Self::Auto,
+            StyleArg::Candles => Self::Candles,
+            StyleArg::Line => Self::Line,
+        }
+    }
+}
+
+/// `chart --scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScaleArg {
+    /// Logarithmic when the highest price shown is more than 20× the lowest.
+    Auto,
+    Linear,
+    Log,
+}
+
+impl From<ScaleArg> for talab_features::chart::PriceScale {
+    fn from(s: ScaleArg) -> Self {
+        match s {
+            ScaleArg::Auto => Self::Auto,
+            ScaleArg::Linear => Self::Linear,
+            ScaleArg::Log => Self::Log,
+        }
     }
 }

@@ -75,7 +75,6 @@ struct Report<'a> {
 }
 
 pub async fn run(app: &App, args: BatchArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let mut tasks = load_jsonl(&args.file)?;
     if tasks.is_empty() {
         return Err(CliError::usage(format!(

@@ -2,7 +2,7 @@
 //! The asked signals are refreshed first (idempotent), so the markers match the bars drawn.
 
 use talab_features::chart::{
-    ChartFormat, ChartRequest, ChartStyle, DEFAULT_CHART_EMAS, PriceScale, RenderOptions, chart_data, render,
+    ChartFormat, ChartRequest, DEFAULT_CHART_EMAS, RenderOptions, chart_data, render,
 };
 use talab_features::signals;
 
@@ -12,37 +12,14 @@ use crate::cli::ChartArgs;
 use crate::exit::CliError;
 use crate::output;
 
-fn parse_style(s: &str) -> Result<ChartStyle, CliError> {
-    match s.to_ascii_lowercase().as_str() {
-        "auto" => Ok(ChartStyle::Auto),
-        "candles" | "candle" => Ok(ChartStyle::Candles),
-        "line" => Ok(ChartStyle::Line),
-        other => Err(CliError::usage(format!(
-            "--style {other}: use auto, candles or line"
-        ))),
-    }
-}
-
-fn parse_scale(s: &str) -> Result<PriceScale, CliError> {
-    match s.to_ascii_lowercase().as_str() {
-        "auto" => Ok(PriceScale::Auto),
-        "linear" => Ok(PriceScale::Linear),
-        "log" => Ok(PriceScale::Log),
-        other => Err(CliError::usage(format!(
-            "--scale {other}: use auto, linear or log"
-        ))),
-    }
-}
-
 pub async fn run(app: &App, args: ChartArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let usage = |e: talab_features::FeatureError| CliError::usage(e.to_string());
     ChartFormat::from_path(&args.output).map_err(usage)?;
     let opts = RenderOptions {
         width: args.width,
         height: args.height,
-        style: parse_style(&args.style)?,
-        scale: parse_scale(&args.scale)?,
+        style: args.style.into(),
+        scale: args.scale.into(),
     };
     for (name, v) in [("--width", args.width), ("--height", args.height)] {
         if !(200..=8000).contains(&v) {

@@ -11,7 +11,7 @@ use talab_db::Database;
 use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
 
 use crate::app::App;
-use crate::cli::{EmaArgs, FetchArgs, FetchSource, IntervalArg, RefreshEmaArgs};
+use crate::cli::{EmaArgs, FetchArgs, FetchSource, IntervalArg, RefreshEmaArgs, RowFormat};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::flow::ema_tool::RefreshRequest;
@@ -224,19 +224,8 @@ async fn fetch_missing(
 }
 
 pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let tf = Timeframe::parse(&args.tf)?.code();
-    let format = if args.json {
-        "json".to_string()
-    } else {
-        args.format.to_ascii_lowercase()
-    };
-    if !["table", "csv", "json"].contains(&format.as_str()) {
-        return Err(CliError::usage(format!(
-            "--format must be table, csv or json, not '{}'",
-            args.format
-        )));
-    }
+    let format = if args.json { RowFormat::Json } else { args.format };
     crate::exit::check_range(args.from, args.to)?;
     if args.periods.contains(&0) {
         return Err(CliError::usage(
@@ -253,7 +242,7 @@ pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
     {
         // Refreshed, but no EMA has started: nothing to show, and why (not "run refresh-ema").
         eprintln!("{why}");
-        return if format == "json" {
+        return if format == RowFormat::Json {
             output::json(&Vec::<StoredEma>::new())
         } else {
             Ok(())
@@ -283,10 +272,10 @@ pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
         // Nothing to show is not a failure; say why, on stderr (stdout stays valid JSON/CSV).
         eprintln!("{}", why_empty(&symbol, &tf, stored, from, to));
     }
-    match format.as_str() {
-        "json" => output::json(&rows),
-        "csv" => print_csv(&rows),
-        _ => {
+    match format {
+        RowFormat::Json => output::json(&rows),
+        RowFormat::Csv => print_csv(&rows),
+        RowFormat::Table => {
             if !rows.is_empty() {
                 print_table(&rows);
             }

@@ -99,10 +99,7 @@ pub async fn run(app: &App, args: IngestArgs) -> Result<(), CliError> {
             replace,
             interval,
         } => {
-            let format = format
-                .map(|f| f.parse::<CsvFormat>())
-                .transpose()
-                .map_err(CliError::usage)?;
+            let format = format.map(CsvFormat::from);
             let options = IngestOptions {
                 symbol,
                 format,
@@ -398,7 +395,6 @@ fn print_fetch_summary(rows: &[FetchRow]) {
 }
 
 pub async fn assets(app: &App, args: AssetsArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let db = app.db().await?;
     if args.hourly {
         return hourly_assets(&db, args.json).await;

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde::Serialize;
 use serde_json::Value;
-use talab_memory::search::{Filters, SearchMode, SearchRequest};
+use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::{Inserted, Memory, MemoryError, MemoryManager, Metadata, ops::HealthOptions};
 
 use crate::app::App;
@@ -130,7 +130,7 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
                 query,
                 threshold,
                 limit,
-                mode: mode.parse::<SearchMode>()?,
+                mode: mode.into(),
                 filters: Filters {
                     metadata_eq: parse_meta(&meta)?,
                     tags_all: tags,

@@ -16,7 +16,6 @@ use crate::exit::CliError;
 use crate::{output, wiring};
 
 pub async fn run(app: &App, args: RunArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let prompt = if args.prompt == "-" {
         let mut buf = String::new();
         std::io::stdin()

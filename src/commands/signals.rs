@@ -52,7 +52,6 @@ fn print_refresh(reports: &[SignalRefresh]) {
 }
 
 pub async fn run(app: &App, args: SignalsArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let db = app.db().await?;
     match args.action {
         SignalsAction::Refresh { symbols, signals } => {

@@ -37,7 +37,6 @@ fn with_hint(e: FeatureError) -> CliError {
 }
 
 pub async fn run(app: &App, args: TimeframesArgs) -> Result<(), CliError> {
-    let _config = app.config();
     let registry = TimeframeRegistry::open(app.db().await?).await?;
     let (verb, row) = match &args.action {
         None => return list(&registry, args.all, args.json).await,
