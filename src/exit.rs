@@ -43,14 +43,35 @@ impl From<ConfigError> for CliError {
     }
 }
 
-impl From<talab_db::DbError> for CliError {
-    fn from(e: talab_db::DbError) -> Self {
-        match e {
-            talab_db::DbError::InvalidUrl(_) => CliError::Usage(e.to_string()),
-            other => CliError::Failure(other.to_string()),
+impl CliError {
+    /// The one mapping of an error's kind to an exit code: the caller's input is exit 2, a failed
+    /// piece of work exit 1, whatever the command.
+    pub fn of_kind(kind: talab_db::ErrorKind, message: impl Into<String>) -> Self {
+        match kind {
+            talab_db::ErrorKind::Input => CliError::Usage(message.into()),
+            talab_db::ErrorKind::Failure => CliError::Failure(message.into()),
         }
     }
 }
+
+/// Every library error reaches the exit code through its own `kind()`.
+macro_rules! from_library_error {
+    ($($error:ty),+) => {
+        $(impl From<$error> for CliError {
+            fn from(e: $error) -> Self {
+                CliError::of_kind(e.kind(), e.to_string())
+            }
+        })+
+    };
+}
+
+from_library_error!(
+    talab_db::DbError,
+    talab_features::FeatureError,
+    talab_memory::MemoryError,
+    talab_orchestrator::OrchestratorError,
+    talab_orchestrator::QuotaError
+);
 
 /// Prints the error and returns its exit code.
 /// `--from` after `--to` is bad input, the same for every command that takes a range.
@@ -66,4 +87,33 @@ pub fn check_range(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate
 pub fn report(e: &CliError) -> ExitCode {
     eprintln!("error: {}", e.message());
     ExitCode::from(e.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_library_error_maps_through_its_kind() {
+        let code = |e: CliError| e.exit_code();
+        let unknown = talab_features::FeatureError::UnknownSymbol {
+            symbol: "BTX".into(),
+            known: vec!["BTC".into()],
+        };
+        assert_eq!(code(unknown.into()), 2);
+        let no_data = talab_features::FeatureError::NoData { symbol: "BTC".into() };
+        assert_eq!(code(no_data.into()), 1);
+        assert_eq!(code(talab_memory::MemoryError::EmptyQuery.into()), 2);
+        assert_eq!(code(talab_memory::MemoryError::AddRace.into()), 1);
+        assert_eq!(code(talab_db::DbError::InvalidUrl("x".into()).into()), 2);
+        let line = talab_orchestrator::OrchestratorError::BatchLine {
+            file: "b.jsonl".into(),
+            line: 3,
+            reason: "not JSON".into(),
+        };
+        assert_eq!(code(line.into()), 2);
+        // A library error wrapped in another keeps its kind.
+        let wrapped = talab_memory::MemoryError::Db(talab_db::DbError::InvalidUrl("x".into()));
+        assert_eq!(code(wrapped.into()), 2);
+    }
 }

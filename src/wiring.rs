@@ -13,7 +13,7 @@ use talab_memory::MemoryRecords;
 use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
 use talab_orchestrator::adapters::LocalToolRegistry;
 use talab_orchestrator::{
-    ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, OrchestratorError, PriceTable, TalabOrchestrator,
+    ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, PriceTable, TalabOrchestrator,
 };
 
 use crate::app::App;
@@ -47,18 +47,6 @@ pub fn environment(config: &Config) -> EnvironmentConfig {
 
 /// How long one platform call may take when the command does not say (`--timeout`).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
-
-impl From<OrchestratorError> for CliError {
-    fn from(e: OrchestratorError) -> Self {
-        match e {
-            OrchestratorError::Db(db) => db.into(),
-            e @ (OrchestratorError::BatchFile { .. }
-            | OrchestratorError::BatchLine { .. }
-            | OrchestratorError::Config { .. }) => CliError::usage(e.to_string()),
-            other => CliError::failure(other.to_string()),
-        }
-    }
-}
 
 /// The price table: the built-in snapshot with the configured LiteLLM-format file over it.
 pub fn prices(config: &Config) -> Result<Arc<PriceTable>, CliError> {

@@ -400,18 +400,34 @@ fn fixed_choice_flags_list_their_values_and_ignore_case() {
     let home = tempfile::tempdir().unwrap();
     let cases: [(&[&str], &str); 5] = [
         (&["ema", "BTC", "--format", "xml"], "table, csv, json"),
-        (&["chart", "BTC", "-o", "x.png", "--style", "bars"], "auto, candles, line"),
-        (&["chart", "BTC", "-o", "x.png", "--scale", "ln"], "auto, linear, log"),
-        (&["memory", "search", "x", "--mode", "fuzzy"], "hybrid, vector, lexical"),
+        (
+            &["chart", "BTC", "-o", "x.png", "--style", "bars"],
+            "auto, candles, line",
+        ),
+        (
+            &["chart", "BTC", "-o", "x.png", "--scale", "ln"],
+            "auto, linear, log",
+        ),
+        (
+            &["memory", "search", "x", "--mode", "fuzzy"],
+            "hybrid, vector, lexical",
+        ),
         (&["ingest", "csv", "x.csv", "--format", "excel"], "cmc, ohlcv"),
     ];
     for (args, values) in cases {
         let out = talab(home.path(), args, &[]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(&format!("[possible values: {values}]")), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("[possible values: {values}]")),
+            "{args:?}: {err}"
+        );
     }
     assert!(!home.path().join("talab.db").exists(), "nothing was opened");
-    let out = talab(home.path(), &["memory", "search", "x", "--mode", "LEXICAL", "--json"], &[]);
+    let out = talab(
+        home.path(),
+        &["memory", "search", "x", "--mode", "LEXICAL", "--json"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

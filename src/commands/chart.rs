@@ -6,15 +6,13 @@ use talab_features::chart::{
 };
 use talab_features::signals;
 
-use super::signals::signal_error;
 use crate::app::App;
 use crate::cli::ChartArgs;
 use crate::exit::CliError;
 use crate::output;
 
 pub async fn run(app: &App, args: ChartArgs) -> Result<(), CliError> {
-    let usage = |e: talab_features::FeatureError| CliError::usage(e.to_string());
-    ChartFormat::from_path(&args.output).map_err(usage)?;
+    ChartFormat::from_path(&args.output)?;
     let opts = RenderOptions {
         width: args.width,
         height: args.height,
@@ -30,15 +28,10 @@ pub async fn run(app: &App, args: ChartArgs) -> Result<(), CliError> {
     let db = app.db().await?;
     let mut emas = args.ema.clone();
     if !args.signals.is_empty() {
-        signals::refresh_signals(&db, std::slice::from_ref(&args.symbol), Some(&args.signals))
-            .await
-            .map_err(signal_error)?;
+        signals::refresh_signals(&db, std::slice::from_ref(&args.symbol), Some(&args.signals)).await?;
         if emas.is_empty() {
             for id in &args.signals {
-                let p = signals::get_definition(&db, id)
-                    .await
-                    .map_err(signal_error)?
-                    .params;
+                let p = signals::get_definition(&db, id).await?.params;
                 emas.extend([p.fast, p.slow]);
             }
         }
@@ -56,12 +49,12 @@ pub async fn run(app: &App, args: ChartArgs) -> Result<(), CliError> {
         emas,
         signals: args.signals.clone(),
     };
-    let data = chart_data(&db, &req).await.map_err(signal_error)?;
+    let data = chart_data(&db, &req).await?;
     // Where the chart cannot be written is said plainly, before drawing: the drawing library's
     // own error is a debug dump of nested types.
     std::fs::File::create(&args.output)
         .map_err(|e| CliError::failure(format!("cannot write {}: {e}", args.output.display())))?;
-    let report = render(&data, &args.output, &opts).map_err(|e| CliError::failure(e.to_string()))?;
+    let report = render(&data, &args.output, &opts)?;
     if let Some(note) = &report.note {
         eprintln!("note: the chart has no text: {note}");
     }

@@ -22,26 +22,6 @@ use crate::config::Config;
 use crate::exit::CliError;
 use crate::output;
 
-impl From<FeatureError> for CliError {
-    fn from(e: FeatureError) -> Self {
-        match e {
-            FeatureError::BadRow { .. }
-            | FeatureError::PriceFile { .. }
-            | FeatureError::DuplicateDay { .. }
-            | FeatureError::SourceConflict { .. }
-            | FeatureError::ChangesAnotherFile { .. }
-            | FeatureError::InvalidSymbol { .. }
-            | FeatureError::UnknownSymbol { .. }
-            | FeatureError::UnknownTimeframe { .. }
-            | FeatureError::UnsupportedTimeframe { .. }
-            | FeatureError::InvalidPeriod { .. }
-            | FeatureError::NoHourlyBars { .. }
-            | FeatureError::DateOutOfRange { .. } => CliError::usage(e.to_string()),
-            other => CliError::failure(other.to_string()),
-        }
-    }
-}
-
 fn print_reports(reports: &[IngestReport], json: bool) -> Result<(), CliError> {
     if json {
         return output::json(&reports);

@@ -7,29 +7,13 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::Value;
 use talab_memory::search::{Filters, SearchRequest};
-use talab_memory::{Inserted, Memory, MemoryError, MemoryManager, Metadata, ops::HealthOptions};
+use talab_memory::{Inserted, Memory, MemoryManager, Metadata, ops::HealthOptions};
 
 use crate::app::App;
 use crate::cli::{MemoryAction, MemoryArgs};
 use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
-
-impl From<MemoryError> for CliError {
-    fn from(e: MemoryError) -> Self {
-        match e {
-            MemoryError::EmptyContent
-            | MemoryError::EmptyQuery
-            | MemoryError::InvalidThreshold(_)
-            | MemoryError::InvalidScope(_)
-            | MemoryError::NulInText(_)
-            | MemoryError::InvalidSearch(_)
-            | MemoryError::NotFound(_)
-            | MemoryError::DuplicateContent { .. } => CliError::usage(e.to_string()),
-            other => CliError::failure(other.to_string()),
-        }
-    }
-}
 
 /// A memory as shown: everything but the vector.
 #[derive(Serialize)]

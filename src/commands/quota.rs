@@ -5,18 +5,12 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use talab_orchestrator::{QuotaAlert, QuotaError, QuotaLine, QuotaTracker, TaskStore};
+use talab_orchestrator::{QuotaAlert, QuotaLine, QuotaTracker, TaskStore};
 
 use crate::app::App;
 use crate::cli::JsonArgs;
 use crate::exit::CliError;
 use crate::{output, wiring};
-
-impl From<QuotaError> for CliError {
-    fn from(e: QuotaError) -> Self {
-        CliError::failure(e.to_string())
-    }
-}
 
 #[derive(Serialize)]
 struct Shown {

@@ -1,23 +1,12 @@
 //! `talab signals refresh|list|summary|definitions`: EMA-crossover trades computed from the stored
 //! daily bars, listed, and scored per signal.
 
-use talab_features::FeatureError;
 use talab_features::signals::{self, SignalRefresh};
 
 use crate::app::App;
 use crate::cli::{SignalsAction, SignalsArgs};
 use crate::exit::CliError;
 use crate::output;
-
-/// Signal errors the user can fix are usage errors (exit 2); the rest as every feature error.
-pub(crate) fn signal_error(e: FeatureError) -> CliError {
-    match e {
-        FeatureError::UnknownSignal { .. }
-        | FeatureError::InvalidSignal { .. }
-        | FeatureError::NoData { .. } => CliError::usage(e.to_string()),
-        other => other.into(),
-    }
-}
 
 fn num(v: Option<f64>, digits: usize) -> String {
     v.map_or(String::new(), |v| format!("{v:.digits$}"))
@@ -56,18 +45,14 @@ pub async fn run(app: &App, args: SignalsArgs) -> Result<(), CliError> {
     match args.action {
         SignalsAction::Refresh { symbols, signals } => {
             let ids = (!signals.is_empty()).then_some(signals.as_slice());
-            let reports = signals::refresh_signals(&db, &symbols, ids)
-                .await
-                .map_err(signal_error)?;
+            let reports = signals::refresh_signals(&db, &symbols, ids).await?;
             if args.json {
                 return output::json(&reports);
             }
             print_refresh(&reports);
         }
         SignalsAction::List { symbol, signal, open } => {
-            let rows = signals::list_trades(&db, symbol.as_deref(), signal.as_deref(), open)
-                .await
-                .map_err(signal_error)?;
+            let rows = signals::list_trades(&db, symbol.as_deref(), signal.as_deref(), open).await?;
             if args.json {
                 return output::json(&rows);
             }
@@ -105,9 +90,7 @@ pub async fn run(app: &App, args: SignalsArgs) -> Result<(), CliError> {
             println!("{table}");
         }
         SignalsAction::Summary { signal, symbol } => {
-            let sums = signals::summary(&db, signal.as_deref(), symbol.as_deref())
-                .await
-                .map_err(signal_error)?;
+            let sums = signals::summary(&db, signal.as_deref(), symbol.as_deref()).await?;
             if args.json {
                 return output::json(&sums);
             }
@@ -138,7 +121,7 @@ pub async fn run(app: &App, args: SignalsArgs) -> Result<(), CliError> {
             println!("{table}");
         }
         SignalsAction::Definitions => {
-            let defs = signals::list_definitions(&db).await.map_err(signal_error)?;
+            let defs = signals::list_definitions(&db).await?;
             if args.json {
                 return output::json(&defs);
             }

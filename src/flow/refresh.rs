@@ -137,7 +137,7 @@ impl Flow {
 }
 
 fn memory_error(e: talab_memory::MemoryError) -> CliError {
-    CliError::failure(format!("memory: {e}"))
+    CliError::of_kind(e.kind(), format!("memory: {e}"))
 }
 
 impl Run {

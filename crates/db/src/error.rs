@@ -1,4 +1,19 @@
-//! Errors a user can act on: which database, which migration, what to do.
+//! Errors a user can act on: which database, which migration, what to do; and [`ErrorKind`], the
+//! one question every talab library error answers the same way.
+
+/// Whose move it is after an error: change the input, or look at the environment. Every library
+/// error of talab says which (`kind()`), so a program maps all of them to its exit codes in one
+/// place (the `talab` binary: 2 for input, 1 for a failure) and the same error is never the
+/// user's fault through one command and not through another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// What the caller gave is wrong or names something that is not there; the same call cannot
+    /// succeed, another input may.
+    Input,
+    /// The work failed (the database, the network, a file the system refused, stored data): the
+    /// input may be fine, and the same call may succeed later.
+    Failure,
+}
 
 /// What can go wrong opening or migrating a database.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +90,14 @@ impl From<sqlx::Error> for DbError {
 }
 
 impl DbError {
+    /// Whose move it is (see [`ErrorKind`]): a URL talab cannot parse is the caller's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DbError::InvalidUrl(_) => ErrorKind::Input,
+            _ => ErrorKind::Failure,
+        }
+    }
+
     /// Sorts out a query error a user can act on (a write refused by a read-only database) as
     /// `Err`, and gives any other back as `Ok`, so each crate's error type keeps its own wording for
     /// plain SQL errors: `DbError::sort(e).map_or_else(MyError::Db, MyError::Sql)`.

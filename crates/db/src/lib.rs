@@ -46,7 +46,7 @@ pub mod testing;
 mod tx;
 
 pub use database::{Backend, Database};
-pub use error::DbError;
+pub use error::{DbError, ErrorKind};
 pub use location::DatabaseLocation;
 pub use migrate::{Migration, MigrationSet};
 pub use sqlx;

@@ -156,6 +156,9 @@ pub enum FeatureError {
     /// A chart cannot be drawn or written.
     #[error("chart: {0}")]
     Chart(String),
+    /// A chart was asked for in a way that cannot be drawn (the file's extension, the size).
+    #[error("chart: {0}")]
+    InvalidChart(String),
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars_core::error::PolarsError),
@@ -184,6 +187,47 @@ impl From<sqlx::Error> for FeatureError {
     /// See [`talab_db::DbError::sort`]: a read-only database is said so.
     fn from(e: sqlx::Error) -> Self {
         talab_db::DbError::sort(e).map_or_else(Self::Db, Self::Sql)
+    }
+}
+
+impl FeatureError {
+    /// Whose move it is (see [`talab_db::ErrorKind`]).
+    pub fn kind(&self) -> talab_db::ErrorKind {
+        use talab_db::ErrorKind::{Failure, Input};
+        match self {
+            FeatureError::Db(e) => e.kind(),
+            FeatureError::UnknownSymbol { .. }
+            | FeatureError::InvalidSymbol { .. }
+            | FeatureError::UnknownTimeframe { .. }
+            | FeatureError::UnsupportedTimeframe { .. }
+            | FeatureError::InvalidPeriod { .. }
+            | FeatureError::InvalidIndicator { .. }
+            | FeatureError::NanInput { .. }
+            | FeatureError::LengthMismatch { .. }
+            | FeatureError::DateOutOfRange { .. }
+            | FeatureError::NoHourlyBars { .. }
+            | FeatureError::CmcIdTaken { .. }
+            | FeatureError::PriceFile { .. }
+            | FeatureError::BadRow { .. }
+            | FeatureError::DuplicateDay { .. }
+            | FeatureError::SourceConflict { .. }
+            | FeatureError::ChangesAnotherFile { .. }
+            | FeatureError::UnknownSignal { .. }
+            | FeatureError::InvalidSignal { .. }
+            | FeatureError::InvalidChart(_) => Input,
+            // A known symbol without prices: the request is fine, the data is not there (yet).
+            FeatureError::Sql(_)
+            | FeatureError::NoData { .. }
+            | FeatureError::UnsortedBars { .. }
+            | FeatureError::InconsistentBarState { .. }
+            | FeatureError::InvalidSession { .. }
+            | FeatureError::Corrupt { .. }
+            | FeatureError::Source { .. }
+            | FeatureError::SourceUnavailable { .. }
+            | FeatureError::NoSource { .. }
+            | FeatureError::Chart(_)
+            | FeatureError::Polars(_) => Failure,
+        }
     }
 }
 

@@ -87,3 +87,22 @@ impl From<sqlx::Error> for MemoryError {
         talab_db::DbError::sort(e).map_or_else(Self::Db, Self::Sql)
     }
 }
+
+impl MemoryError {
+    /// Whose move it is (see [`talab_db::ErrorKind`]).
+    pub fn kind(&self) -> talab_db::ErrorKind {
+        use talab_db::ErrorKind::{Failure, Input};
+        match self {
+            MemoryError::Db(e) => e.kind(),
+            MemoryError::EmptyContent
+            | MemoryError::EmptyQuery
+            | MemoryError::InvalidThreshold(_)
+            | MemoryError::InvalidScope(_)
+            | MemoryError::NulInText(_)
+            | MemoryError::InvalidSearch(_)
+            | MemoryError::NotFound(_)
+            | MemoryError::DuplicateContent { .. } => Input,
+            _ => Failure,
+        }
+    }
+}

@@ -165,6 +165,20 @@ impl From<sqlx::Error> for OrchestratorError {
     }
 }
 
+impl OrchestratorError {
+    /// Whose move it is (see [`talab_db::ErrorKind`]).
+    pub fn kind(&self) -> talab_db::ErrorKind {
+        use talab_db::ErrorKind::{Failure, Input};
+        match self {
+            OrchestratorError::Db(e) => e.kind(),
+            OrchestratorError::BatchFile { .. }
+            | OrchestratorError::BatchLine { .. }
+            | OrchestratorError::Config { .. } => Input,
+            _ => Failure,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,6 +148,16 @@ pub enum QuotaError {
     Storage(#[from] OrchestratorError),
 }
 
+impl QuotaError {
+    /// Whose move it is (see [`talab_db::ErrorKind`]): an exhausted quota is not the input's fault.
+    pub fn kind(&self) -> talab_db::ErrorKind {
+        match self {
+            QuotaError::Exhausted { .. } => talab_db::ErrorKind::Failure,
+            QuotaError::Storage(e) => e.kind(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for QuotaError {
     fn from(e: sqlx::Error) -> Self {
         QuotaError::Storage(e.into())

@@ -36,7 +36,7 @@ impl ChartFormat {
         {
             Some("png") => Ok(ChartFormat::Png),
             Some("svg") => Ok(ChartFormat::Svg),
-            _ => Err(FeatureError::Chart(format!(
+            _ => Err(FeatureError::InvalidChart(format!(
                 "{}: the output must end in .png or .svg",
                 path.display()
             ))),
@@ -126,7 +126,7 @@ pub fn render(data: &ChartData, path: &Path, opts: &RenderOptions) -> Result<Ren
     let format = ChartFormat::from_path(path)?;
     for (name, v) in [("width", opts.width), ("height", opts.height)] {
         if !(MIN_SIDE..=MAX_SIDE).contains(&v) {
-            return Err(FeatureError::Chart(format!(
+            return Err(FeatureError::InvalidChart(format!(
                 "{name} {v} is outside {MIN_SIDE}..={MAX_SIDE} pixels"
             )));
         }
