@@ -109,7 +109,13 @@ impl LocalTool for MemorySearch {
         }
         Ok(AdapterOutput {
             output: lines.join("\n"),
-            model: format!("{MEMORY_SEARCH} ({})", outcome.embedder.name),
+            model: format!(
+                "{MEMORY_SEARCH} ({})",
+                outcome
+                    .embedder
+                    .as_ref()
+                    .map_or("the backend's own ranking", |e| e.name.as_str())
+            ),
             usage: Usage::default(),
             cost_usd: Some(0.0),
         })

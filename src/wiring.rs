@@ -20,7 +20,6 @@ use crate::app::App;
 use crate::config::{Config, HttpPlatform};
 use crate::exit::CliError;
 use crate::flow::ema_tool::EmaRefreshTool;
-use crate::flow::recall::FlowMemory;
 use crate::flow::refresh::Flow;
 use crate::flow::runs::RunStore;
 
@@ -99,7 +98,7 @@ pub async fn flow(app: &App, progress: bool) -> Result<Flow, CliError> {
     let orchestrator = orchestrator_with(app, DEFAULT_CALL_TIMEOUT, registry).await?;
     Ok(Flow {
         orchestrator: Arc::new(orchestrator),
-        memory: FlowMemory::Sql(app.memory().await?),
+        memory: app.memory().await?,
         runs,
     })
 }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, Utc};
 use talab::flow::ask::ask;
 use talab::flow::ema_tool::{EmaRefreshTool, RefreshRequest, SymbolOutcome, ToolReport};
-use talab::flow::recall::FlowMemory;
 use talab::flow::refresh::Flow;
 use talab::flow::runs::RunStore;
 use talab_db::Database;
@@ -18,7 +17,7 @@ use talab_features::{EmaRefresher, FeatureStore, IngestOptions, SymbolRefresh, i
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::stubs::MemoryStub;
-use talab_memory::{Embedder, MemoryRecords, SqlMemoryManager};
+use talab_memory::{Embedder, MemoryManager, MemoryRecords, SqlMemoryManager};
 use talab_orchestrator::adapters::{LocalAdapter, LocalTool, LocalToolRegistry};
 use talab_orchestrator::stubs::OrchestratorStub;
 use talab_orchestrator::{
@@ -35,18 +34,13 @@ fn embedder() -> Arc<dyn Embedder> {
     }
 }
 
-async fn real_memory(db: &Database) -> FlowMemory {
+async fn real_memory(db: &Database) -> Arc<dyn MemoryManager> {
     let records = MemoryRecords::open(db.clone()).await.unwrap();
-    FlowMemory::Sql(Arc::new(
-        SqlMemoryManager::open(records, embedder()).await.unwrap(),
-    ))
+    Arc::new(SqlMemoryManager::open(records, embedder()).await.unwrap())
 }
 
-fn stub_memory() -> FlowMemory {
-    FlowMemory::Other {
-        manager: Arc::new(MemoryStub::new()),
-        threshold: 0.0,
-    }
+fn stub_memory() -> Arc<dyn MemoryManager> {
+    Arc::new(MemoryStub::new())
 }
 
 /// The `ema_refresh` tool over the stubbed FeatureStore: 1D EMAs of the fixture's closes,
@@ -202,7 +196,7 @@ async fn test_ema_refresh_with_memory() {
 
         let tz = chrono_tz::UTC;
         let today = ask(
-            &flow.memory,
+            flow.memory.as_ref(),
             &flow.runs,
             None,
             "what EMAs ran today",
@@ -222,7 +216,7 @@ async fn test_ema_refresh_with_memory() {
             );
         }
         let yesterday = ask(
-            &flow.memory,
+            flow.memory.as_ref(),
             &flow.runs,
             None,
             "what EMAs ran yesterday",
@@ -294,7 +288,7 @@ async fn a_failed_refresh_is_remembered_as_failed() {
             out.memory
         );
         let a = ask(
-            &flow.memory,
+            flow.memory.as_ref(),
             &flow.runs,
             None,
             "which EMA refresh failed today",
@@ -360,7 +354,7 @@ async fn every_combination_of_real_and_stubbed_tracks() {
             "{label}: the second refresh sees the first"
         );
         let a = ask(
-            &flow.memory,
+            flow.memory.as_ref(),
             &flow.runs,
             None,
             "what EMAs ran today",

@@ -6,11 +6,12 @@ use chrono::Utc;
 use serde_json::json;
 use talab_orchestrator::Orchestrator;
 
+use talab_memory::MemoryManager;
+
 use crate::app::App;
 use crate::cli::AskArgs;
 use crate::exit::CliError;
 use crate::flow::ask::{Answer, ask};
-use crate::flow::recall::FlowMemory;
 use crate::flow::runs::RunStore;
 use crate::{output, wiring};
 
@@ -20,7 +21,7 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
         return Err(CliError::usage("the question is empty"));
     }
     let db = app.db().await?;
-    let memory = FlowMemory::Sql(app.memory().await?);
+    let memory = app.memory().await?;
     let runs = RunStore::open(db.clone()).await?;
     let platform: Option<Arc<dyn Orchestrator>> = if wiring::ai_platform_configured(config) {
         Some(Arc::new(
@@ -30,7 +31,7 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
         None
     };
     let answer = ask(
-        &memory,
+        memory.as_ref(),
         &runs,
         platform,
         &args.question,
@@ -44,10 +45,9 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
         meta.insert("answered_by".into(), json!(answer.answered_by));
         let text = format!("Q: {}\nA: {}", answer.question, answer.answer);
         memory
-            .manager()
             .add(&text, meta)
             .await
-            .map_err(|e| CliError::failure(format!("memory: {e}")))?;
+            .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?;
     }
     if args.json {
         return output::json(&answer);

@@ -100,7 +100,7 @@ async fn narrate(app: &App, dir: &std::path::Path, args: &DemoArgs, quiet: bool)
     say(format!("\n4. talab ask \"{question}\""));
     let memory = flow.memory.clone();
     let answer = crate::flow::ask::ask(
-        &memory,
+        memory.as_ref(),
         &flow.runs,
         None,
         question,

@@ -150,7 +150,10 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             println!(
                 "{} hit(s) with {} (threshold {:.2}{}); {} below the threshold, {} filtered out",
                 outcome.hits.len(),
-                outcome.embedder,
+                outcome
+                    .embedder
+                    .as_ref()
+                    .map_or_else(|| "the backend's own ranking".to_string(), ToString::to_string),
                 outcome.threshold_used,
                 if threshold.is_none() {
                     ", the embedder's default"

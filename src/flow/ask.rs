@@ -16,10 +16,11 @@ use serde_json::json;
 use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
-use super::recall::{FlowMemory, Recall};
 use super::refresh::{REFRESH_KIND, grid_of, record_interrupted, thousands};
 use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
+use talab_memory::MemoryManager;
+use talab_memory::search::{Filters, SearchRequest};
 
 /// Words that make a question about refresh runs.
 const RUN_WORDS: [&str; 7] = ["ema", "emas", "refresh", "refreshes", "run", "ran", "runs"];
@@ -57,14 +58,14 @@ pub struct Answer {
 /// Answers `question` as of `now` in zone `tz`. `platform`: an orchestrator that has an AI
 /// platform configured (None = answer offline).
 pub async fn ask(
-    memory: &FlowMemory,
+    memory: &dyn MemoryManager,
     runs: &RunStore,
     platform: Option<Arc<dyn Orchestrator>>,
     question: &str,
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Result<Answer, CliError> {
-    record_interrupted(runs, memory.manager().as_ref()).await?;
+    record_interrupted(runs, memory).await?;
     let parsed = time_phrase::parse(question, now, tz);
     let (since, until) = parsed
         .window
@@ -75,17 +76,19 @@ pub async fn ask(
     } else {
         parsed.query.clone()
     };
-    let recall = Recall {
-        query: query.clone(),
-        since,
-        until,
+    let recall = SearchRequest {
         limit: ASK_LIMIT,
-        ..Recall::default()
+        filters: Filters {
+            since,
+            until,
+            ..Filters::default()
+        },
+        ..SearchRequest::new(query.clone())
     };
     let found = memory
-        .recall(&recall)
+        .search_with(&recall)
         .await
-        .map_err(|e| CliError::failure(format!("memory: {e}")))?;
+        .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?;
     let about_runs = query
         .split(|c: char| !c.is_alphanumeric())
         .any(|w| RUN_WORDS.contains(&w.to_ascii_lowercase().as_str()))
@@ -102,7 +105,7 @@ pub async fn ask(
     let searched = format!(
         "memory for \"{query}\"{} (hybrid search, threshold {:.2}: {} below it, {} outside the filters){}",
         window.as_ref().map_or(String::new(), |w| format!(" in {w}")),
-        found.threshold,
+        found.threshold_used,
         found.below_threshold,
         found.filtered_out,
         if about_runs { ", and the runs table" } else { "" }
@@ -136,10 +139,9 @@ pub async fn ask(
                 String::new()
             } else {
                 memory
-                    .manager()
                     .get_context(&ids)
                     .await
-                    .map_err(|e| CliError::failure(format!("memory: {e}")))?
+                    .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?
             };
             let mut task = Task::new(
                 TaskType::Research,

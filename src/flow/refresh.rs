@@ -19,13 +19,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::{MemoryManager, Metadata};
 use talab_orchestrator::{Orchestrator, Task, TaskResult, TaskType};
 use tracing::Instrument;
 
 use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, RefreshRequest, SymbolLog, SymbolOutcome, ToolReport};
 use super::owner;
-use super::recall::{FlowMemory, Recall};
 use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
 
@@ -53,7 +53,7 @@ pub struct RefreshOutcome {
 #[derive(Clone)]
 pub struct Flow {
     pub orchestrator: Arc<dyn Orchestrator>,
-    pub memory: FlowMemory,
+    pub memory: Arc<dyn MemoryManager>,
     pub runs: RunStore,
 }
 
@@ -73,7 +73,7 @@ impl Flow {
         request: &RefreshRequest,
         correlation_id: String,
     ) -> Result<RefreshOutcome, CliError> {
-        record_interrupted(&self.runs, self.memory.manager().as_ref()).await?;
+        record_interrupted(&self.runs, self.memory.as_ref()).await?;
         let started_at = Utc::now();
         let symbols: Vec<String> = request.symbols.iter().map(|s| s.trim().to_uppercase()).collect();
         let mut run = Run::start(&symbols, correlation_id.clone(), started_at);
@@ -81,19 +81,20 @@ impl Flow {
 
         let mut filter = Metadata::new();
         filter.insert("task_type".into(), json!(REFRESH_KIND));
-        let recall = Recall {
-            query: format!("EMA refresh {}", symbols.join(" ")),
-            metadata_eq: filter,
+        let recall = SearchRequest {
             limit: CONTEXT_MEMORIES,
-            ..Recall::default()
+            filters: Filters {
+                metadata_eq: filter,
+                ..Filters::default()
+            },
+            ..SearchRequest::new(format!("EMA refresh {}", symbols.join(" ")))
         };
-        let found = self.memory.recall(&recall).await.map_err(memory_error)?;
+        let found = self.memory.search_with(&recall).await.map_err(memory_error)?;
         let context_ids: Vec<String> = found.hits.iter().map(|m| m.id.clone()).collect();
         let context = if context_ids.is_empty() {
             String::new()
         } else {
             self.memory
-                .manager()
                 .get_context(&context_ids)
                 .await
                 .map_err(memory_error)?
@@ -123,7 +124,7 @@ impl Flow {
             .flatten();
         finish(&mut run, &result, report.as_ref());
         self.runs.put(&run).await?;
-        let sentence = remember(&self.runs, self.memory.manager().as_ref(), &mut run).await?;
+        let sentence = remember(&self.runs, self.memory.as_ref(), &mut run).await?;
         tracing::info!(run_id = %run.id, "run and memory stored");
         Ok(RefreshOutcome {
             run,

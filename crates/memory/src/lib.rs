@@ -33,6 +33,7 @@ pub mod embed;
 mod error;
 mod manager;
 pub mod manager_sql;
+pub mod model;
 pub mod normalise;
 pub mod ops;
 pub mod search;
@@ -46,11 +47,12 @@ pub mod vector;
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
-pub use manager::{
-    DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, MemoryManager, Metadata, now_micros,
-    unique_ids, validate_content, validate_metadata, validate_query, validate_threshold,
-};
+pub use manager::{FILTER_OVERFETCH, MemoryManager};
 pub use manager_sql::SqlMemoryManager;
+pub use model::{
+    DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, Metadata, now_micros, unique_ids,
+    validate_content, validate_metadata, validate_query, validate_threshold,
+};
 pub use normalise::content_hash;
 pub use store::{DEFAULT_SCOPE, Fetched, Inserted, MIGRATIONS, MemoryRecords, NewMemory, Page};
 #[cfg(feature = "stubs")]

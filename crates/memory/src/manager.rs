@@ -1,40 +1,17 @@
-//! The contract every memory backend fulfils: the seed's `MemoryManager` and `Memory`, in Rust.
+//! The contract every memory backend fulfils: the seed's `MemoryManager`, in Rust, with a search
+//! that takes filters.
 //!
-//! Stores, stubs and remote backends all implement [`MemoryManager`], so callers (the orchestrator,
-//! the CLI) hold an `Arc<dyn MemoryManager>` and never know which one they talk to.
-
-use chrono::{DateTime, Utc};
+//! Stores, stubs and remote backends all implement [`MemoryManager`], so callers (the refresh
+//! flow, `talab ask`, the local `memory_search` tool, `talab memory`) hold an
+//! `Arc<dyn MemoryManager>` and never know which one they talk to.
 
 use crate::MemoryError;
+use crate::model::{DEFAULT_THRESHOLD, Memory, Metadata};
+use crate::search::{SearchOutcome, SearchRequest};
 
-/// Free-form context stored with a memory: tags, source, task type… Always a JSON object.
-pub type Metadata = serde_json::Map<String, serde_json::Value>;
-
-/// The threshold `search` uses when the caller has no better one (the seed's default).
-pub const DEFAULT_THRESHOLD: f32 = 0.7;
-/// How many hits `search` returns when the caller has no better number (the seed's default).
-pub const DEFAULT_LIMIT: usize = 10;
-/// The relevance a memory carries when it was fetched by id rather than found by a search: it was
-/// asked for by name, so it is fully relevant.
-pub const FETCHED_RELEVANCE: f32 = 1.0;
-
-/// One remembered piece of text.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Memory {
-    /// A UUID v4, as text.
-    pub id: String,
-    /// The text as it was added.
-    pub content: String,
-    /// Context stored with it (a JSON object).
-    pub metadata: Metadata,
-    /// Its vector representation; empty when it has none (not embedded, or a stub).
-    pub embedding: Vec<f32>,
-    /// When it was first added (UTC, microsecond precision on every backend).
-    pub created_at: DateTime<Utc>,
-    /// From a search: how well it matched the query (higher is better; a similarity in [-1, 1]).
-    /// Fetched by id: [`FETCHED_RELEVANCE`].
-    pub relevance_score: f32,
-}
+/// How many times the limit the default [`MemoryManager::search_with`] asks a backend for before
+/// filtering.
+pub const FILTER_OVERFETCH: usize = 20;
 
 /// A semantic memory: add text, find it again by meaning, render it for a prompt.
 ///
@@ -53,91 +30,43 @@ pub trait MemoryManager: Send + Sync {
     /// Hits with relevance_score >= threshold, best first (ties: newest first), at most `limit`.
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError>;
 
+    /// The threshold [`MemoryManager::search_with`] uses when the request has none.
+    fn default_threshold(&self) -> f32 {
+        DEFAULT_THRESHOLD
+    }
+
+    /// A search with a request (threshold, limit, filters, mode) and an account of what was left
+    /// out: what `talab ask`, the refresh flow's recall and `memory search` use, on any backend.
+    ///
+    /// The default serves a backend that only has [`MemoryManager::search`]: it searches broadly
+    /// ([`FILTER_OVERFETCH`] times the limit, at least 100) at the request's threshold, then applies
+    /// the metadata, tag and date filters to what came back. Such a backend keeps no scopes and no
+    /// deprecation, and ranks in its own way whatever the mode; it cannot count what scored below
+    /// the threshold (0), and a filter can leave fewer hits than the limit when more exist beyond
+    /// the broad search. A backend that filters in its store overrides this (the SQL store does).
+    async fn search_with(&self, request: &SearchRequest) -> Result<SearchOutcome, MemoryError> {
+        let threshold = request.threshold.unwrap_or_else(|| self.default_threshold());
+        let broad = request.limit.saturating_mul(FILTER_OVERFETCH).max(100);
+        let found = self.search(&request.query, threshold, broad).await?;
+        let total = found.len();
+        let filters = &request.filters;
+        let mut hits: Vec<Memory> = found
+            .into_iter()
+            .filter(|m| {
+                filters.matches_columns(false, true, m.created_at) && filters.matches_metadata(&m.metadata)
+            })
+            .collect();
+        let filtered_out = total - hits.len();
+        hits.truncate(request.limit);
+        Ok(SearchOutcome {
+            hits,
+            threshold_used: threshold,
+            below_threshold: 0,
+            filtered_out,
+            embedder: None,
+        })
+    }
+
     /// The prompt-ready context block for these ids (format: [`crate::context`]).
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError>;
-}
-
-/// Refuses content that is empty or only whitespace, or holds a NUL (stored on neither backend:
-/// see `talab_db::nul_byte`).
-pub fn validate_content(content: &str) -> Result<(), MemoryError> {
-    if content.trim().is_empty() {
-        return Err(MemoryError::EmptyContent);
-    }
-    talab_db::nul_byte::check("the content", content).map_err(MemoryError::NulInText)
-}
-
-/// Refuses metadata with a NUL in any key or string value, on every backend alike.
-pub fn validate_metadata(metadata: &crate::Metadata) -> Result<(), MemoryError> {
-    metadata.iter().try_for_each(|(key, value)| {
-        talab_db::nul_byte::check("a metadata key", key).map_err(MemoryError::NulInText)?;
-        talab_db::nul_byte::check_json("the metadata", value).map_err(MemoryError::NulInText)
-    })
-}
-
-/// Refuses an empty query.
-pub fn validate_query(query: &str) -> Result<(), MemoryError> {
-    if query.trim().is_empty() {
-        return Err(MemoryError::EmptyQuery);
-    }
-    Ok(())
-}
-
-/// Refuses a threshold that is not a number in [-1, 1], the range of every relevance score.
-pub fn validate_threshold(threshold: f32) -> Result<(), MemoryError> {
-    if !threshold.is_finite() || !(-1.0..=1.0).contains(&threshold) {
-        return Err(MemoryError::InvalidThreshold(threshold));
-    }
-    Ok(())
-}
-
-/// Now, truncated to whole microseconds: the precision PostgreSQL keeps, so a memory reads back
-/// exactly as it was written on every backend.
-pub fn now_micros() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
-}
-
-/// The ids in caller order without repeats (the first occurrence wins), for `get_context`.
-pub fn unique_ids(ids: &[String]) -> Vec<&str> {
-    let mut seen = std::collections::HashSet::new();
-    ids.iter()
-        .map(String::as_str)
-        .filter(|id| seen.insert(*id))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validation_refuses_bad_input() {
-        assert!(matches!(
-            validate_content(" \n\t"),
-            Err(MemoryError::EmptyContent)
-        ));
-        assert!(validate_content(" x ").is_ok());
-        assert!(matches!(validate_query(""), Err(MemoryError::EmptyQuery)));
-        for bad in [f32::NAN, f32::INFINITY, 1.01, -1.5] {
-            assert!(
-                matches!(validate_threshold(bad), Err(MemoryError::InvalidThreshold(_))),
-                "{bad}"
-            );
-        }
-        for good in [-1.0, 0.0, DEFAULT_THRESHOLD, 1.0] {
-            assert!(validate_threshold(good).is_ok(), "{good}");
-        }
-    }
-
-    #[test]
-    fn unique_ids_keep_first_occurrence_order() {
-        let ids: Vec<String> = ["b", "a", "b", "c", "a"].map(String::from).to_vec();
-        assert_eq!(unique_ids(&ids), ["b", "a", "c"]);
-    }
-
-    #[test]
-    fn now_micros_has_no_nanoseconds() {
-        use chrono::Timelike;
-        assert_eq!(now_micros().nanosecond() % 1000, 0);
-    }
 }

@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use talab_db::{Database, MigrationSet, on_pool};
 
 use crate::context::render_context;
-use crate::manager::{FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_metadata};
+use crate::model::{FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_metadata};
 use crate::normalise::content_hash;
 use crate::{Memory, MemoryError, Metadata, vector};
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::context::{DEFAULT_CONTEXT_BUDGET, render_context};
-use crate::manager::{
+use crate::model::{
     FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_query, validate_threshold,
 };
 use crate::normalise::content_hash;
@@ -116,6 +116,11 @@ impl MemoryManager for MemoryStub {
             terms: terms::terms(content).into_iter().collect(),
         });
         Ok(Inserted { id, created: true })
+    }
+
+    /// Any shared word: the stub's scores are the fraction of the query's words a memory holds.
+    fn default_threshold(&self) -> f32 {
+        0.0
     }
 
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError> {

@@ -230,3 +230,56 @@ async fn stored_task_output_is_found_again() {
         .unwrap();
     assert_eq!(stub.len(), 1);
 }
+
+/// The trait's default `search_with`: any backend that only has `search` serves filtered searches
+/// (metadata, tags, dates) with an account of what the filters left out.
+#[tokio::test]
+async fn the_default_search_with_filters_after_searching() {
+    use talab_memory::search::{Filters, SearchRequest};
+    let memory = MemoryStub::new();
+    for (content, kind, tag) in [
+        ("EMA refresh of BTC done", "ema_refresh", "btc"),
+        ("EMA refresh of ETH done", "ema_refresh", "eth"),
+        ("EMA chart drawn for BTC", "chart", "btc"),
+    ] {
+        memory
+            .add(content, meta(json!({"task_type": kind, "tags": [tag]})))
+            .await
+            .unwrap();
+    }
+    let request = |filters: Filters| SearchRequest {
+        limit: 5,
+        filters,
+        ..SearchRequest::new("EMA refresh")
+    };
+    let only_refreshes = Filters {
+        metadata_eq: meta(json!({"task_type": "ema_refresh"})),
+        ..Filters::default()
+    };
+    let out = memory.search_with(&request(only_refreshes)).await.unwrap();
+    let contents: Vec<&str> = out.hits.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents.len(), 2, "{contents:?}");
+    assert!(
+        contents.iter().all(|c| c.starts_with("EMA refresh")),
+        "{contents:?}"
+    );
+    assert_eq!((out.filtered_out, out.threshold_used), (1, 0.0));
+    assert!(out.embedder.is_none());
+
+    let btc = Filters {
+        tags_all: vec!["btc".into()],
+        metadata_eq: meta(json!({"task_type": "ema_refresh"})),
+        ..Filters::default()
+    };
+    let out = memory.search_with(&request(btc)).await.unwrap();
+    assert_eq!(out.hits.len(), 1);
+    assert_eq!(out.hits[0].content, "EMA refresh of BTC done");
+
+    let future = Filters {
+        since: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        ..Filters::default()
+    };
+    let out = memory.search_with(&request(future)).await.unwrap();
+    assert!(out.hits.is_empty());
+    assert_eq!(out.filtered_out, 3);
+}

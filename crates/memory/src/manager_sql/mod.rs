@@ -178,7 +178,7 @@ impl SqlMemoryManager {
             threshold_used: threshold,
             below_threshold: ranking.below_threshold,
             filtered_out: ranking.filtered_out,
-            embedder: self.identity.clone(),
+            embedder: Some(self.identity.clone()),
         })
     }
 
@@ -314,5 +314,16 @@ impl MemoryManager for SqlMemoryManager {
 
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
         self.records.context(ids, DEFAULT_CONTEXT_BUDGET).await
+    }
+
+    /// The embedder's own threshold.
+    fn default_threshold(&self) -> f32 {
+        SqlMemoryManager::default_threshold(self)
+    }
+
+    /// Filters inside the index, with every mode and an exact account (the inherent
+    /// [`SqlMemoryManager::search_with`]).
+    async fn search_with(&self, request: &SearchRequest) -> Result<SearchOutcome, MemoryError> {
+        SqlMemoryManager::search_with(self, request).await
     }
 }

@@ -91,6 +91,6 @@ pub struct SearchOutcome {
     pub below_threshold: usize,
     /// Memories excluded by the filters (deprecated, scope, dates, metadata, tags).
     pub filtered_out: usize,
-    /// The embedder that scored them.
-    pub embedder: EmbedderIdentity,
+    /// The embedder that scored them (None: a backend that ranks in its own way and does not say).
+    pub embedder: Option<EmbedderIdentity>,
 }
