@@ -271,7 +271,18 @@ async fn two_refreshes_at_once_neither_fail_nor_duplicate() {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             v["run"]["rows_tf_day"].as_u64().unwrap() + v["run"]["rows_calendar"].as_u64().unwrap()
         };
-        assert_eq!((rows(&a) + rows(&b)) as usize, reference.len(), "{}", t.label());
+        let errors = |o: &Output| -> String {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            format!("{} {}", v["run"]["error"], String::from_utf8_lossy(&o.stderr))
+        };
+        assert_eq!(
+            (rows(&a) + rows(&b)) as usize,
+            reference.len(),
+            "{}: a: {}; b: {}",
+            t.label(),
+            errors(&a),
+            errors(&b)
+        );
         assert_eq!(snapshot(&t.db).await, reference, "{}", t.label());
     }
 }

@@ -139,6 +139,10 @@ impl EmaRefreshTool {
             engine = engine.with_concurrency(jobs);
         }
         let mut each = std::pin::pin!(engine.refresh_each(&symbols, &tfs, &periods, &options));
+        // Each log line is written by a task of its own, never awaited here: while this loop
+        // waits, the stream is not polled, and a symbol still in flight may hold the SQLite write
+        // lock the log line needs (with --jobs > 1 that was a deadlock until the busy timeout).
+        let mut logged = Vec::new();
         while let Some((symbol, result)) = each.next().await {
             let (refresh, error) = match result {
                 Ok(r) => (Some(r), None),
@@ -150,11 +154,19 @@ impl EmaRefreshTool {
                 error,
             };
             if let (Some(log), Some(run_id)) = (&self.log, run_id) {
-                log.committed(run_id, &outcome).await;
+                let (log, run_id, outcome) = (log.clone(), run_id.to_string(), outcome.clone());
+                logged.push(tokio::spawn(
+                    async move { log.committed(&run_id, &outcome).await },
+                ));
             }
             outcomes.push(outcome);
             bar.set_message(symbol.to_string());
             bar.inc(1);
+        }
+        for line in logged {
+            if let Err(e) = line.await {
+                tracing::warn!(%e, "a symbol log line was not written");
+            }
         }
         bar.finish_and_clear();
         Ok(ToolReport {

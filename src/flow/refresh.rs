@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::{MemoryManager, Metadata};
-use talab_orchestrator::{Orchestrator, Task, TaskResult, TaskType};
+use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult, TaskType};
 use tracing::Instrument;
 
 use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, RefreshRequest, SymbolLog, SymbolOutcome, ToolReport};
@@ -33,6 +33,10 @@ use crate::exit::CliError;
 pub const REFRESH_KIND: &str = "ema_refresh";
 /// How many earlier refreshes go into the context.
 const CONTEXT_MEMORIES: usize = 5;
+/// The refresh task's time limit. A platform call is cut at two minutes and retried, but a refresh
+/// is the lab's own work and takes what its data needs (a large universe, a slow disk, a busy
+/// machine); cut and retried, the retry would also report only what was left. Ctrl-C stops it.
+pub const REFRESH_TIMEOUT_SECS: u64 = 24 * 3600;
 
 /// What one orchestrated refresh did.
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +116,7 @@ impl Flow {
         metadata.insert("tool".into(), json!(EMA_REFRESH_TOOL));
         metadata.insert("correlation_id".into(), json!(correlation_id));
         metadata.insert(RUN_ID_KEY.into(), json!(run.id));
+        metadata.insert(TIMEOUT_KEY.into(), json!(REFRESH_TIMEOUT_SECS));
         task.metadata = metadata;
         task.context.insert("memory".into(), json!(context));
         task.context.insert("memory_ids".into(), json!(context_ids));

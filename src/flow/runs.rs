@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use talab_db::sqlx::{self, Row};
-use talab_db::{Database, MigrationSet, on_pool};
+use talab_db::{Database, MigrationSet, Tx, on_pool, on_tx};
 
 use crate::exit::CliError;
 
@@ -163,7 +163,8 @@ impl RunStore {
              duration_ms = excluded.duration_ms, success = excluded.success, error = excluded.error, \
              detail = excluded.detail, state = excluded.state, owner = excluded.owner{only}"
         );
-        on_pool!(&self.db, pool => {
+        let mut tx = self.write_lock().await?;
+        let changed = on_tx!(&mut tx, c => {
             sqlx::query(&sql)
                 .bind(&run.id)
                 .bind(&run.kind)
@@ -186,21 +187,33 @@ impl RunStore {
                 .bind(run.detail.to_string())
                 .bind(run.state.as_str())
                 .bind(&run.owner)
-                .execute(pool)
+                .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected())
         })
-        .map_err(sql_error)
+        .map_err(sql_error)?;
+        tx.commit().await.map_err(sql_error)?;
+        Ok(changed)
+    }
+
+    /// Every write to the runs tables queues for the write lock like the EMA writers do
+    /// ([`Tx::begin_locked`]): on SQLite a plain statement gives up after the busy timeout, and a
+    /// refresh of many symbols in another process, one transaction after another, can hold the
+    /// single write lock that long (seen: "database is locked" from a second refresh).
+    async fn write_lock(&self) -> Result<Tx, CliError> {
+        Ok(Tx::begin_locked(&self.db, "talab_runs").await?)
     }
 
     /// Records one symbol's outcome (JSON) as the run commits it, so that a kill leaves the facts.
     pub async fn symbol_done(&self, run_id: &str, symbol: &str, outcome: &str) -> Result<(), CliError> {
         const SQL: &str = "INSERT INTO talab_run_symbols (run_id, symbol, outcome) VALUES ($1, $2, $3) \
                            ON CONFLICT (run_id, symbol) DO UPDATE SET outcome = excluded.outcome";
-        on_pool!(&self.db, pool => {
-            sqlx::query(SQL).bind(run_id).bind(symbol).bind(outcome).execute(pool).await.map(|_| ())
+        let mut tx = self.write_lock().await?;
+        on_tx!(&mut tx, c => {
+            sqlx::query(SQL).bind(run_id).bind(symbol).bind(outcome).execute(&mut **c).await.map(|_| ())
         })
-        .map_err(sql_error)
+        .map_err(sql_error)?;
+        tx.commit().await.map_err(sql_error)
     }
 
     /// The symbol outcomes a run recorded as it went (JSON), by symbol.
