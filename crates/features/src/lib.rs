@@ -35,6 +35,7 @@ pub mod bars;
 pub mod chart;
 pub mod ema;
 pub mod error;
+mod fma;
 pub mod indicators;
 pub mod ingest;
 mod load;

@@ -228,14 +228,9 @@ impl TryFrom<EmaStateRepr> for EmaState {
     }
 }
 
-/// Runs the seeded EMA over `values`, writing every output; returns the last EMA.
-fn roll(values: &[f64], out: &mut [f64], e: f64, alpha: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA, checked just above.
-        return unsafe { roll_fma(values, out, e, alpha) };
-    }
-    roll_portable(values, out, e, alpha)
+crate::fma::fma_dispatch! {
+    /// Runs the seeded EMA over `values`, writing every output; returns the last EMA.
+    fn roll(values: &[f64], out: &mut [f64], e: f64, alpha: f64) -> f64 => roll_body
 }
 
 #[inline(always)]
@@ -247,17 +242,6 @@ fn roll_body(values: &[f64], out: &mut [f64], mut e: f64, alpha: f64) -> f64 {
         *o = e;
     }
     e
-}
-
-/// `roll` compiled with FMA enabled, so `mul_add` is one instruction instead of a libm call.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn roll_fma(values: &[f64], out: &mut [f64], e: f64, alpha: f64) -> f64 {
-    roll_body(values, out, e, alpha)
-}
-
-fn roll_portable(values: &[f64], out: &mut [f64], e: f64, alpha: f64) -> f64 {
-    roll_body(values, out, e, alpha)
 }
 
 #[cfg(test)]
@@ -358,7 +342,7 @@ mod tests {
         let mut a = vec![0.0; values.len()];
         let mut b = vec![0.0; values.len()];
         let ea = roll(&values, &mut a, 5.0, alpha);
-        let eb = roll_portable(&values, &mut b, 5.0, alpha);
+        let eb = roll_body(&values, &mut b, 5.0, alpha);
         assert_eq!(bits(&a), bits(&b));
         assert_eq!(ea.to_bits(), eb.to_bits());
     }

@@ -217,22 +217,10 @@ fn smooth(atr: f64, tr: f64, alpha: f64, beta: f64) -> f64 {
 
 type Bars<'a> = (&'a [f64], &'a [f64], &'a [f64]);
 
-/// The running ATR over the bars from (previous close, ATR), writing every output; returns the new
-/// pair. The same arithmetic as `step`, on locals, with hardware FMA where the CPU has it.
-fn roll(period: usize, state: (f64, f64), bars: Bars<'_>, out: &mut [f64]) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA, checked just above.
-        return unsafe { roll_fma(period, state, bars, out) };
-    }
-    roll_body(period, state, bars, out)
-}
-
-/// `roll` compiled with FMA enabled, so `mul_add` is one instruction instead of a libm call.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn roll_fma(period: usize, state: (f64, f64), bars: Bars<'_>, out: &mut [f64]) -> (f64, f64) {
-    roll_body(period, state, bars, out)
+crate::fma::fma_dispatch! {
+    /// The running ATR over the bars from (previous close, ATR), writing every output; returns the
+    /// new pair. The same arithmetic as `step`, on locals.
+    fn roll(period: usize, state: (f64, f64), bars: Bars<'_>, out: &mut [f64]) -> (f64, f64) => roll_body
 }
 
 #[inline(always)]

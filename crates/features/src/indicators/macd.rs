@@ -292,22 +292,10 @@ fn advance((kf, ks, kg): Emas, (fast, slow, signal): Emas, x: f64) -> (Emas, Mac
 
 type Outs<'a> = (&'a mut [f64], &'a mut [f64], &'a mut [f64]);
 
-/// The running MACD over `values`, writing the three lines; returns the new EMAs. The same
-/// arithmetic as `step`, on locals, with hardware FMA where the CPU has it.
-fn roll(k: Emas, emas: Emas, values: &[f64], outs: Outs<'_>) -> Emas {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA, checked just above.
-        return unsafe { roll_fma(k, emas, values, outs) };
-    }
-    roll_body(k, emas, values, outs)
-}
-
-/// `roll` compiled with FMA enabled, so `mul_add` is one instruction instead of a libm call.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn roll_fma(k: Emas, emas: Emas, values: &[f64], outs: Outs<'_>) -> Emas {
-    roll_body(k, emas, values, outs)
+crate::fma::fma_dispatch! {
+    /// The running MACD over `values`, writing the three lines; returns the new EMAs. The same
+    /// arithmetic as `step`, on locals.
+    fn roll(k: Emas, emas: Emas, values: &[f64], outs: Outs<'_>) -> Emas => roll_body
 }
 
 #[inline(always)]
