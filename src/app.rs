@@ -61,9 +61,7 @@ impl App {
             .get_or_try_init(|| async {
                 let db = Database::connect(self.config().database_url()).await?;
                 MemoryRecords::open(db.clone()).await?;
-                TaskStore::open(db.clone())
-                    .await
-                    .map_err(|e| CliError::failure(e.to_string()))?;
+                TaskStore::open(db.clone()).await?;
                 AssetRegistry::open(db.clone()).await?;
                 Ok::<_, CliError>(db)
             })
@@ -122,6 +120,6 @@ fn load_embedder(config: &Config) -> Result<Arc<dyn Embedder>, CliError> {
             });
             Ok(Arc::new(LexicalEmbedder::new()))
         }
-        Err(e) => Err(CliError::failure(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }

@@ -47,7 +47,7 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
         memory
             .add(&text, meta)
             .await
-            .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?;
+            .map_err(crate::flow::refresh::memory_error)?;
     }
     if args.json {
         return output::json(&answer);

@@ -13,14 +13,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::json;
+use talab_memory::MemoryManager;
+use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
-use super::refresh::{REFRESH_KIND, grid_of, record_interrupted, thousands};
+use super::refresh::{REFRESH_KIND, grid_of, memory_error, record_interrupted, thousands};
 use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
-use talab_memory::MemoryManager;
-use talab_memory::search::{Filters, SearchRequest};
 
 /// Words that make a question about refresh runs.
 const RUN_WORDS: [&str; 7] = ["ema", "emas", "refresh", "refreshes", "run", "ran", "runs"];
@@ -85,10 +85,7 @@ pub async fn ask(
         },
         ..SearchRequest::new(query.clone())
     };
-    let found = memory
-        .search_with(&recall)
-        .await
-        .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?;
+    let found = memory.search_with(&recall).await.map_err(memory_error)?;
     let about_runs = query
         .split(|c: char| !c.is_alphanumeric())
         .any(|w| RUN_WORDS.contains(&w.to_ascii_lowercase().as_str()))
@@ -138,10 +135,7 @@ pub async fn ask(
             let context = if ids.is_empty() {
                 String::new()
             } else {
-                memory
-                    .get_context(&ids)
-                    .await
-                    .map_err(|e| CliError::of_kind(e.kind(), format!("memory: {e}")))?
+                memory.get_context(&ids).await.map_err(memory_error)?
             };
             let mut task = Task::new(
                 TaskType::Research,

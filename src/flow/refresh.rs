@@ -142,7 +142,8 @@ impl Flow {
     }
 }
 
-fn memory_error(e: talab_memory::MemoryError) -> CliError {
+/// A memory error as the flow, `ask` and `refresh-ema` report it: kept as the user's fault or not.
+pub(crate) fn memory_error(e: talab_memory::MemoryError) -> CliError {
     CliError::of_kind(e.kind(), format!("memory: {e}"))
 }
 
@@ -271,11 +272,10 @@ fn interrupted_error(run: &Run, last_known: &ToolReport) -> String {
 }
 
 /// Finishes, as `interrupted`, every run whose process ended before it did: the run gets what
-/// its symbols had committed (from the symbol log) and a memory. Returns the runs finished here
-/// (a run another process finishes at the same moment is finished once, by one of them).
-pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> Result<Vec<Run>, CliError> {
+/// its symbols had committed (from the symbol log) and a memory. A run another process finishes at
+/// the same moment is finished once, by one of them.
+pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> Result<(), CliError> {
     let now = Utc::now();
-    let mut finished = Vec::new();
     for mut run in runs.running().await? {
         if !owner::is_gone(run.owner.as_deref(), run.started_at, now) {
             continue;
@@ -302,10 +302,10 @@ pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> 
         }
         remember(runs, memory, &mut run).await?;
         tracing::warn!(run_id = %run.id, "recorded an interrupted refresh");
-        finished.push(run);
     }
-    Ok(finished)
+    Ok(())
 }
+
 /// "12 204" for people.
 pub fn thousands(n: i64) -> String {
     let digits = n.abs().to_string();
@@ -387,11 +387,9 @@ fn memory_metadata(run: &Run) -> Metadata {
 #[async_trait::async_trait]
 impl SymbolLog for RunStore {
     async fn committed(&self, run_id: &str, outcome: &SymbolOutcome) {
-        let recorded = match serde_json::to_string(outcome) {
-            Ok(json) => self.symbol_done(run_id, &outcome.symbol, &json).await,
-            Err(e) => Err(CliError::failure(e.to_string())),
-        };
-        if let Err(e) = recorded {
+        // A SymbolOutcome is plain data: it always serialises.
+        let json = serde_json::to_string(outcome).unwrap_or_default();
+        if let Err(e) = self.symbol_done(run_id, &outcome.symbol, &json).await {
             tracing::warn!(run_id, symbol = %outcome.symbol, error = %e.message(), "symbol not logged");
         }
     }

@@ -110,11 +110,6 @@ impl DbError {
             None => Ok(e),
         }
     }
-
-    /// Whether this is a refused write to a read-only database.
-    pub fn is_read_only(&self) -> bool {
-        matches!(self, DbError::ReadOnly { .. })
-    }
 }
 
 /// SQLite's `SQLITE_READONLY` family (primary code 8: a read-only file, folder, or `mode=ro`) and

@@ -102,7 +102,16 @@ impl MemoryError {
             | MemoryError::InvalidSearch(_)
             | MemoryError::NotFound(_)
             | MemoryError::DuplicateContent { .. } => Input,
-            _ => Failure,
+            MemoryError::Sql(_)
+            | MemoryError::InvalidEmbedding(_)
+            | MemoryError::CorruptEmbedding { .. }
+            | MemoryError::AddRace
+            | MemoryError::EmbedModelNotFound(_)
+            | MemoryError::EmbedModel { .. }
+            | MemoryError::EmbedHttp { .. }
+            | MemoryError::EmbedderMismatch { .. }
+            | MemoryError::ReindexUnfinished { .. }
+            | MemoryError::EmbedderOutput { .. } => Failure,
         }
     }
 }

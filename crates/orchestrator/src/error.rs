@@ -174,7 +174,11 @@ impl OrchestratorError {
             OrchestratorError::BatchFile { .. }
             | OrchestratorError::BatchLine { .. }
             | OrchestratorError::Config { .. } => Input,
-            _ => Failure,
+            OrchestratorError::Sql(_)
+            | OrchestratorError::NoPlatform { .. }
+            | OrchestratorError::StrictHint { .. }
+            | OrchestratorError::Platform { .. }
+            | OrchestratorError::CorruptTask { .. } => Failure,
         }
     }
 }
