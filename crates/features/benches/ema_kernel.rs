@@ -6,20 +6,11 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use talab_features::ema_into;
 
-/// A deterministic random walk of prices with ~1 % of values missing (NaN).
+mod walk;
+
+/// The walk with ~1 % of values missing (NaN), which the EMA carries over.
 fn prices(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed | 1;
-    let mut price = 100.0;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let r = (s >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-            price *= 1.0 + (r - 0.5) * 0.08;
-            if s.is_multiple_of(100) { f64::NAN } else { price }
-        })
-        .collect()
+    walk::walk(n, seed, Some(100))
 }
 
 fn one_long_series(c: &mut Criterion) {

@@ -10,7 +10,9 @@ use criterion::{
 };
 use talab_features::{atr_into, bollinger_into, macd_into, rsi_into};
 
-/// Bars from the EMA bench's random walk (xorshift64, ±4 % steps) without its NaNs, since these
+mod walk;
+
+/// Bars from the kernel benches' random walk (xorshift64, ±4 % steps) without its NaNs, since these
 /// kernels refuse missing values (and TA-Lib's timing is taken on clean data too); high and low
 /// are the close ± 1 %.
 struct Bars {
@@ -20,18 +22,7 @@ struct Bars {
 }
 
 fn bars(n: usize, seed: u64) -> Bars {
-    let mut s = seed | 1;
-    let mut price = 100.0;
-    let close: Vec<f64> = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let r = (s >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-            price *= 1.0 + (r - 0.5) * 0.08;
-            price
-        })
-        .collect();
+    let close = walk::walk(n, seed, None);
     Bars {
         high: close.iter().map(|c| c * 1.01).collect(),
         low: close.iter().map(|c| c * 0.99).collect(),
