@@ -1,7 +1,8 @@
 //! `App`: what one talab process holds, built once from the resolved configuration (ripgrep's
 //! `HiArgs` is the model). The database is connected in exactly one place, [`App::db`], on first
 //! use, with every crate's migrations applied then; the memory manager (and so the embedding model)
-//! is built at most once, on first use, by [`App::memory`]. Commands and local tools take the `App`
+//! is built at most once, on first use, by [`App::memory`], and the feature store by
+//! [`App::features`]. Commands and local tools take the `App`
 //! (a cheap handle to shared state), never a configuration to open things from again.
 //!
 //! [`App::close`] ends the process's use of the database cleanly. On SQLite that matters beyond
@@ -12,7 +13,7 @@
 use std::sync::{Arc, Once};
 
 use talab_db::Database;
-use talab_features::AssetRegistry;
+use talab_features::{AssetRegistry, FeatureStore, SqlFeatureStore};
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::{Embedder, MemoryError, MemoryRecords, SqlMemoryManager};
@@ -33,6 +34,7 @@ struct Inner {
     db: OnceCell<Database>,
     embedder: OnceCell<Arc<dyn Embedder>>,
     memory: OnceCell<Arc<SqlMemoryManager>>,
+    features: OnceCell<Arc<dyn FeatureStore>>,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
                 db: OnceCell::new(),
                 embedder: OnceCell::new(),
                 memory: OnceCell::new(),
+                features: OnceCell::new(),
             }),
         }
     }
@@ -88,6 +91,19 @@ impl App {
                 let records = MemoryRecords::open(self.db().await?).await?;
                 let manager = SqlMemoryManager::open(records, self.embedder().await?).await?;
                 Ok::<_, CliError>(Arc::new(manager))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The feature store on the configured database, built once per process: what the refresh
+    /// tool and `talab ema` use (through the trait, so a test can give the flow another store).
+    pub async fn features(&self) -> Result<Arc<dyn FeatureStore>, CliError> {
+        self.inner
+            .features
+            .get_or_try_init(|| async {
+                let store = SqlFeatureStore::open(self.db().await?).await?;
+                Ok::<_, CliError>(Arc::new(store) as Arc<dyn FeatureStore>)
             })
             .await
             .cloned()

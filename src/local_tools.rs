@@ -10,7 +10,6 @@ use talab_memory::search::SearchRequest;
 use talab_orchestrator::adapters::{LocalTool, LocalToolRegistry};
 use talab_orchestrator::{AdapterOutput, PlatformError, Task, Usage};
 
-use talab_features::EmaRefresher;
 use tokio::sync::OnceCell;
 
 use crate::app::App;
@@ -50,8 +49,8 @@ impl LocalTool for EmaRefresh {
         let tool = self
             .tool
             .get_or_try_init(|| async {
-                let engine = EmaRefresher::open(self.app.db().await?).await?;
-                Ok::<_, CliError>(Arc::new(EmaRefreshTool::new(engine, false)))
+                let features = self.app.features().await?;
+                Ok::<_, CliError>(Arc::new(EmaRefreshTool::new(features, false)))
             })
             .await
             .map_err(|e| PlatformError::Transient {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
-use talab_features::EmaRefresher;
 use talab_memory::MemoryRecords;
 use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
 use talab_orchestrator::adapters::LocalToolRegistry;
@@ -86,19 +85,19 @@ pub async fn orchestrator_with(
 }
 
 /// The joined refresh flow (what `refresh-ema` and `demo` run): the real orchestrator with the
-/// app's EMA engine as its `ema_refresh` tool, the app's memory, and the runs table. The tool draws
+/// app's feature store as its `ema_refresh` tool, the app's memory, and the runs table. The tool draws
 /// a progress bar when `progress` is asked for and stderr is a terminal.
 pub async fn flow(app: &App, progress: bool) -> Result<Flow, CliError> {
-    let db = app.db().await?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let runs = RunStore::open(db.clone()).await?;
-    let engine = EmaRefresher::open(db).await?;
-    let tool = EmaRefreshTool::new(engine, tty && progress).with_log(Arc::new(runs.clone()));
+    let runs = RunStore::open(app.db().await?).await?;
+    let features = app.features().await?;
+    let tool = EmaRefreshTool::new(features.clone(), tty && progress).with_log(Arc::new(runs.clone()));
     let registry = LocalToolRegistry::new().with(Arc::new(tool));
     let orchestrator = orchestrator_with(app, DEFAULT_CALL_TIMEOUT, registry).await?;
     Ok(Flow {
         orchestrator: Arc::new(orchestrator),
         memory: app.memory().await?,
+        features,
         runs,
     })
 }

@@ -124,14 +124,21 @@ async fn a_killed_refresh_leaves_whole_symbols_and_the_next_run_completes_them()
     }
 }
 
-/// How many symbols the running refresh has logged as committed (0 before its tables exist).
-async fn symbols_logged(db: &Database) -> i64 {
+/// The symbols the running refresh has logged as committed (none before its tables exist).
+async fn symbols_logged(db: &Database) -> Vec<String> {
     talab_db::on_pool!(db, pool => {
-        talab_db::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM talab_run_symbols")
-            .fetch_one(pool)
+        talab_db::sqlx::query_scalar("SELECT symbol FROM talab_run_symbols ORDER BY symbol")
+            .fetch_all(pool)
             .await
     })
-    .unwrap_or(0)
+    .unwrap_or_default()
+}
+
+/// The symbols that have EMA rows.
+async fn symbols_stored(db: &Database) -> Vec<String> {
+    let mut stored: Vec<String> = snapshot(db).await.into_iter().map(|r| r.0).collect();
+    stored.dedup();
+    stored
 }
 
 /// The refresh runs as `ask` and `--json` show them: (state, success, error, memory id).
@@ -163,7 +170,7 @@ async fn a_refresh_killed_after_a_symbol_committed_is_recorded_as_interrupted() 
             .unwrap();
         // Kill -9 as soon as the first symbol is committed (and logged).
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        while symbols_logged(&t.db).await == 0 {
+        while symbols_logged(&t.db).await.is_empty() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{label}: no symbol committed in 120 s"
@@ -176,11 +183,15 @@ async fn a_refresh_killed_after_a_symbol_committed_is_recorded_as_interrupted() 
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        let committed = symbols_logged(&t.db).await as usize;
+        // The log names exactly the symbols whose rows were committed (it is written in their
+        // transactions), in the order given with one job.
+        let committed = symbols_logged(&t.db).await;
+        assert_eq!(committed, symbols_stored(&t.db).await, "{label}");
         assert!(
-            committed < SYMBOLS.len(),
-            "{label}: all {committed} committed before the kill"
+            committed.len() < SYMBOLS.len(),
+            "{label}: all {committed:?} committed before the kill"
         );
+        assert_eq!(committed, SYMBOLS[..committed.len()], "{label}");
         let left = runs(&t.db).await;
         assert_eq!(left.len(), 1, "{label}: {left:?}");
         assert_eq!((left[0].0.as_str(), left[0].1), ("running", false), "{label}");

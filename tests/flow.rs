@@ -6,23 +6,21 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use talab::flow::ask::ask;
-use talab::flow::ema_tool::{EmaRefreshTool, RefreshRequest, SymbolOutcome, ToolReport};
+use talab::flow::ema_tool::EmaRefreshTool;
 use talab::flow::refresh::Flow;
 use talab::flow::runs::RunStore;
 use talab_db::Database;
 use talab_features::stubs::FeatureStoreStub;
-use talab_features::{EmaRefresher, FeatureStore, IngestOptions, SymbolRefresh, ingest_csv};
+use talab_features::{FeatureStore, IngestOptions, RefreshRequest, SqlFeatureStore, ingest_csv};
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::stubs::MemoryStub;
 use talab_memory::{Embedder, MemoryManager, MemoryRecords, SqlMemoryManager};
 use talab_orchestrator::adapters::{LocalAdapter, LocalTool, LocalToolRegistry};
 use talab_orchestrator::stubs::OrchestratorStub;
-use talab_orchestrator::{
-    AdapterOutput, Orchestrator, PlatformAdapter, PlatformError, QuotaConfig, TalabOrchestrator, Task, Usage,
-};
+use talab_orchestrator::{Orchestrator, PlatformAdapter, QuotaConfig, TalabOrchestrator};
 
 const BTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coin_Bitcoin.csv");
 
@@ -43,71 +41,6 @@ fn stub_memory() -> Arc<dyn MemoryManager> {
     Arc::new(MemoryStub::new())
 }
 
-/// The `ema_refresh` tool over the stubbed FeatureStore: 1D EMAs of the fixture's closes,
-/// answered in the real tool's report shape.
-struct StubEmaTool {
-    features: FeatureStoreStub,
-    first: NaiveDate,
-    last: NaiveDate,
-}
-
-#[async_trait::async_trait]
-impl LocalTool for StubEmaTool {
-    fn name(&self) -> &str {
-        "ema_refresh"
-    }
-
-    async fn run(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
-        let request: RefreshRequest =
-            serde_json::from_value(serde_json::Value::Object(task.metadata.clone())).map_err(|e| {
-                PlatformError::BadRequest {
-                    message: e.to_string(),
-                }
-            })?;
-        let date = request.date.unwrap_or(self.last);
-        let mut symbols = Vec::new();
-        for s in &request.symbols {
-            let frame = self
-                .features
-                .refresh_ema(std::slice::from_ref(s), date)
-                .await
-                .map_err(|e| PlatformError::BadRequest {
-                    message: e.to_string(),
-                })?;
-            let refresh = SymbolRefresh {
-                symbol: s.to_uppercase(),
-                first_day: self.first,
-                last_day: date,
-                rows_tf_day: frame.height() as u64,
-                rows_calendar: 0,
-                rejects: 0,
-                rebuilt: frame.height(),
-                extended: 0,
-                up_to_date: 0,
-                compute_ms: 0.0,
-                write_ms: 0.0,
-            };
-            symbols.push(SymbolOutcome {
-                symbol: s.to_uppercase(),
-                refresh: Some(refresh),
-                error: None,
-            });
-        }
-        let report = ToolReport {
-            symbols,
-            tfs: vec!["1D".into()],
-            periods: vec![9, 10, 20, 21, 50],
-            elapsed_ms: 0.0,
-        };
-        Ok(AdapterOutput {
-            output: serde_json::to_string(&report).unwrap(),
-            model: "ema_refresh".into(),
-            usage: Usage::default(),
-            cost_usd: Some(0.0),
-        })
-    }
-}
-
 /// A database with the real BTC history loaded.
 async fn with_btc(db: &Database) {
     let options = IngestOptions {
@@ -117,20 +50,14 @@ async fn with_btc(db: &Database) {
     ingest_csv(db, Path::new(BTC), &options).await.unwrap();
 }
 
-async fn tool(db: &Database, real_features: bool) -> Arc<dyn LocalTool> {
-    if real_features {
-        Arc::new(EmaRefreshTool::new(
-            EmaRefresher::open(db.clone()).await.unwrap(),
-            false,
-        ))
+/// The real feature store on `db`, or the stub over 60 days of BTC closes (1D only).
+async fn features(db: &Database, real: bool) -> Arc<dyn FeatureStore> {
+    if real {
+        Arc::new(SqlFeatureStore::open(db.clone()).await.unwrap())
     } else {
         let closes: Vec<f64> = (0..60).map(|i| 100.0 + i as f64).collect();
         let first = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
-        Arc::new(StubEmaTool {
-            features: FeatureStoreStub::new().with_closes("BTC", first, closes),
-            first,
-            last: first + Duration::days(59),
-        })
+        Arc::new(FeatureStoreStub::new().with_closes("BTC", first, closes))
     }
 }
 
@@ -147,10 +74,14 @@ async fn orchestrator(db: &Database, real: bool, tool: Arc<dyn LocalTool>) -> Ar
     }
 }
 
+/// The real flow; each track real or stubbed. The `ema_refresh` tool is the real one either way,
+/// over the real or the stubbed feature store.
 async fn flow(db: &Database, real_features: bool, real_orchestrator: bool, real_memory_: bool) -> Flow {
-    let tool = tool(db, real_features).await;
+    let features = features(db, real_features).await;
+    let tool = Arc::new(EmaRefreshTool::new(features.clone(), false));
     Flow {
         orchestrator: orchestrator(db, real_orchestrator, tool).await,
+        features,
         memory: if real_memory_ {
             real_memory(db).await
         } else {
@@ -344,10 +275,19 @@ async fn every_combination_of_real_and_stubbed_tracks() {
             with_btc(&t.db).await;
         }
         let flow = flow(&t.db, features, orchestrator, memory).await;
-        let first = flow.refresh(&btc()).await.unwrap();
+        // The stub has no bars: 1D only.
+        let request = if features {
+            btc()
+        } else {
+            RefreshRequest {
+                tfs: vec!["1D".into()],
+                ..btc()
+            }
+        };
+        let first = flow.refresh(&request).await.unwrap();
         assert!(first.run.success, "{label}: {:?}", first.run.error);
         assert!(first.run.rows() > 0, "{label}");
-        let second = flow.refresh(&btc()).await.unwrap();
+        let second = flow.refresh(&request).await.unwrap();
         assert_eq!(
             second.context_ids.len(),
             1,

@@ -1,20 +1,19 @@
 //! The seed's end-to-end flow with every track stubbed (`stubs` features): user request → memory
-//! context → orchestrator routing → features refresh on the `local` platform → memory write.
-//! The real implementations replace these stubs track by track; this test pins the contracts
-//! they meet through.
+//! context → orchestrator routing → features refresh on the `local` platform → memory write. The
+//! flow and its `ema_refresh` tool are talab's real ones; only the three crates are their stubs,
+//! so this pins the contracts the real implementations meet through.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::NaiveDate;
-use serde_json::{Value, json};
-use talab_features::{FeatureStore, stubs::FeatureStoreStub};
-use talab_memory::{DEFAULT_LIMIT, MemoryManager, Metadata, stubs::MemoryStub};
+use talab::flow::ema_tool::EmaRefreshTool;
+use talab::flow::refresh::Flow;
+use talab::flow::runs::RunStore;
+use talab_features::{DEFAULT_PERIODS, FeatureStore, RefreshRequest, stubs::FeatureStoreStub};
+use talab_memory::{DEFAULT_LIMIT, stubs::MemoryStub};
+use talab_orchestrator::adapters::{LocalAdapter, LocalToolRegistry};
 use talab_orchestrator::stubs::{OrchestratorStub, StubAdapter};
-use talab_orchestrator::{
-    AdapterOutput, Orchestrator, Platform, PlatformAdapter, PlatformError, PlatformStatus, Task, TaskType,
-    Usage,
-};
+use talab_orchestrator::{Platform, PlatformAdapter};
 
 /// The fixture's 50 real BTC closes, 2010-07-13 onwards.
 fn fixture_closes() -> (NaiveDate, Vec<f64>) {
@@ -28,92 +27,33 @@ fn fixture_closes() -> (NaiveDate, Vec<f64>) {
     (NaiveDate::from_ymd_opt(2010, 7, 13).unwrap(), closes)
 }
 
-/// The `local` platform's EMA-refresh tool, backed by whatever FeatureStore it is given.
-struct EmaRefreshTool {
-    features: Arc<dyn FeatureStore>,
+/// The real flow and the real `ema_refresh` tool, over the stub crates: the feature store over
+/// `features`, the orchestrator stub (local tools, then stub Claude Code and Claude), the memory
+/// stub; only the runs table is on a database (a fresh SQLite one).
+async fn stub_flow(features: Arc<dyn FeatureStore>) -> (Flow, talab_db::testing::TestDb) {
+    let tool = EmaRefreshTool::new(features.clone(), false);
+    let local = LocalAdapter::new(LocalToolRegistry::new().with(Arc::new(tool)));
+    let orchestrator = OrchestratorStub::with_adapters(vec![
+        Arc::new(local) as Arc<dyn PlatformAdapter>,
+        Arc::new(StubAdapter::new(Platform::ClaudeCode)),
+        Arc::new(StubAdapter::new(Platform::Claude)),
+    ]);
+    let t = talab_db::testing::sqlite().await;
+    let flow = Flow {
+        orchestrator: Arc::new(orchestrator),
+        memory: Arc::new(MemoryStub::new()),
+        features,
+        runs: RunStore::open(t.db.clone()).await.unwrap(),
+    };
+    (flow, t)
 }
 
-#[async_trait]
-impl PlatformAdapter for EmaRefreshTool {
-    fn platform(&self) -> Platform {
-        Platform::Local
+fn refresh_of(symbols: &[&str], date: &str) -> RefreshRequest {
+    RefreshRequest {
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        date: Some(date.parse().unwrap()),
+        ..RefreshRequest::default()
     }
-
-    fn status(&self) -> PlatformStatus {
-        PlatformStatus {
-            configured: true,
-            requirements_met: true,
-            reachable: None,
-            quota_left: None,
-            message: "tools: ema_refresh".into(),
-        }
-    }
-
-    async fn execute(&self, task: &Task) -> Result<AdapterOutput, PlatformError> {
-        let bad = |m: &str| PlatformError::BadRequest {
-            message: m.to_string(),
-        };
-        let symbols: Vec<String> =
-            serde_json::from_value(task.metadata.get("symbols").cloned().unwrap_or(Value::Null))
-                .map_err(|_| bad("metadata.symbols must be a list of symbols"))?;
-        let date: NaiveDate = task
-            .metadata
-            .get("date")
-            .and_then(Value::as_str)
-            .and_then(|d| d.parse().ok())
-            .ok_or_else(|| bad("metadata.date must be YYYY-MM-DD"))?;
-        let frame =
-            self.features
-                .refresh_ema(&symbols, date)
-                .await
-                .map_err(|e| PlatformError::BadRequest {
-                    message: e.to_string(),
-                })?;
-        Ok(AdapterOutput {
-            output: format!(
-                "EMA refresh completed for {} on {date}: 1D × {} periods",
-                symbols.join(", "),
-                frame.height()
-            ),
-            model: "ema_refresh".into(),
-            usage: Usage::default(),
-            cost_usd: Some(0.0),
-        })
-    }
-}
-
-fn refresh_task(symbols: &[&str], date: &str) -> Task {
-    Task::new(
-        TaskType::SqlDbWork,
-        format!("Refresh EMAs for {}", symbols.join(", ")),
-    )
-    .with_metadata("tool", json!("ema_refresh"))
-    .with_metadata("symbols", json!(symbols))
-    .with_metadata("date", json!(date))
-}
-
-async fn refresh_with_memory(
-    orch: &dyn Orchestrator,
-    memory: &dyn MemoryManager,
-    task: Task,
-) -> (Task, bool) {
-    let hits = memory
-        .search("previous EMA refresh BTC", 0.3, DEFAULT_LIMIT)
-        .await
-        .unwrap();
-    let ids: Vec<String> = hits.iter().map(|m| m.id.clone()).collect();
-    let context = memory.get_context(&ids).await.unwrap();
-    let task = task.with_context("memory", json!(context));
-    let result = orch.execute(task.clone(), true).await;
-    assert_eq!(
-        result.platform,
-        Platform::Local,
-        "sql_db_work with a registered tool runs locally"
-    );
-    let mut meta = Metadata::new();
-    meta.insert("task_type".into(), json!("ema_refresh"));
-    memory.add(&result.output, meta).await.unwrap();
-    (task, result.success)
 }
 
 #[tokio::test]
@@ -121,44 +61,51 @@ async fn test_ema_refresh_with_memory() {
     let (first_day, closes) = fixture_closes();
     let features: Arc<dyn FeatureStore> =
         Arc::new(FeatureStoreStub::new().with_closes("BTC", first_day, closes));
-    let orch = OrchestratorStub::with_adapters(vec![
-        Arc::new(EmaRefreshTool {
-            features: features.clone(),
-        }) as Arc<dyn PlatformAdapter>,
-        Arc::new(StubAdapter::new(Platform::ClaudeCode)),
-        Arc::new(StubAdapter::new(Platform::Claude)),
-    ]);
-    let memory = MemoryStub::new();
+    let (flow, _db) = stub_flow(features.clone()).await;
 
-    let (first, ok) = refresh_with_memory(&orch, &memory, refresh_task(&["BTC"], "2010-08-31")).await;
-    assert!(ok);
-    let empty = talab_memory::render_context(&[], &[], talab_memory::DEFAULT_CONTEXT_BUDGET);
+    let first = flow.refresh(&refresh_of(&["btc"], "2010-08-31")).await.unwrap();
+    assert!(first.run.success, "{:?}", first.run.error);
     assert_eq!(
-        first.context["memory"].as_str().unwrap(),
-        empty,
+        first.platform, "local",
+        "sql_db_work with a registered tool runs locally"
+    );
+    assert!(
+        first.context_ids.is_empty() && first.context.is_empty(),
         "the first refresh has no history"
     );
+    // Day 50 of the series: periods 9…50 have seeded, 100 and 200 have not (no row before the seed).
+    let report = first.report.as_ref().expect("the tool's report");
+    assert_eq!(report.periods, DEFAULT_PERIODS.to_vec());
+    let btc = report.refreshed().next().expect("BTC refreshed");
+    assert_eq!(
+        (btc.symbol.as_str(), btc.last_day.to_string()),
+        ("BTC", "2010-08-31".into())
+    );
+    // Rows: every seeded period from its seed day (its `period`-th close) through day 50.
+    let want: u64 = DEFAULT_PERIODS
+        .iter()
+        .map(|&p| 50u64.saturating_sub(p as u64 - 1))
+        .sum();
+    assert_eq!(first.run.rows(), want as i64);
 
-    let history = memory
+    let history = flow
+        .memory
         .search("EMA refresh BTC", 0.5, DEFAULT_LIMIT)
         .await
         .unwrap();
-    assert_eq!(history.len(), 1);
-    // Day 50 of the series: periods 9…50 have seeded, 100 and 200 have not (no row before the seed).
-    assert_eq!(
-        history[0].content,
-        "EMA refresh completed for BTC on 2010-08-31: 1D × 5 periods"
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].content, first.memory);
+    assert!(
+        first.memory.contains("EMA refresh completed for BTC"),
+        "{}",
+        first.memory
     );
 
     // A second refresh sees the first one in its memory context.
-    let (second, ok) = refresh_with_memory(&orch, &memory, refresh_task(&["BTC"], "2010-08-30")).await;
-    assert!(ok);
-    assert!(
-        second.context["memory"]
-            .as_str()
-            .unwrap()
-            .contains("EMA refresh completed for BTC on 2010-08-31")
-    );
+    let second = flow.refresh(&refresh_of(&["BTC"], "2010-08-30")).await.unwrap();
+    assert!(second.run.success);
+    assert_eq!(second.context_ids, vec![first.run.memory_id.clone().unwrap()]);
+    assert!(second.context.contains(&first.memory), "{}", second.context);
 
     // The EMA the tool computed is the fixture's value (1D, period 10, on 2010-07-22).
     let frame = features
@@ -174,11 +121,21 @@ async fn test_ema_refresh_with_memory() {
 
 #[tokio::test]
 async fn a_failed_refresh_is_reported_not_hidden() {
-    let features: Arc<dyn FeatureStore> = Arc::new(FeatureStoreStub::new());
-    let orch = OrchestratorStub::with_adapters(vec![
-        Arc::new(EmaRefreshTool { features }) as Arc<dyn PlatformAdapter>
-    ]);
-    let result = orch.execute(refresh_task(&["NOPE"], "2021-01-01"), true).await;
-    assert!(!result.success);
-    assert!(result.error.unwrap_or_default().contains("NOPE"));
+    let (flow, _db) = stub_flow(Arc::new(FeatureStoreStub::new())).await;
+    let request = refresh_of(&["NOPE"], "2021-01-01");
+    let refused = flow.features.check_refresh(&request).await.unwrap_err();
+    assert_eq!(refused.kind(), talab_db::ErrorKind::Input, "{refused:?}");
+    let out = flow.refresh(&request).await.unwrap();
+    assert!(!out.run.success);
+    let error = out.run.error.unwrap_or_default();
+    assert!(error.contains("NOPE"), "{error}");
+    assert_eq!(
+        out.platform, "local",
+        "a refused refresh is not handed to an AI platform"
+    );
+    assert!(
+        out.memory.contains("FAILED") && out.memory.contains("NOPE"),
+        "{}",
+        out.memory
+    );
 }

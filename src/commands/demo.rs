@@ -13,8 +13,8 @@ use crate::cli::DemoArgs;
 use crate::commands::{ask, ema};
 use crate::config::{Config, Overrides};
 use crate::exit::CliError;
-use crate::flow::ema_tool::RefreshRequest;
 use crate::{output, wiring};
+use talab_features::RefreshRequest;
 
 const SYMBOLS: [&str; 2] = ["BTC", "ETH"];
 

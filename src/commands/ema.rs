@@ -7,39 +7,34 @@
 //! keeps the symbols it finished.
 
 use chrono::NaiveDate;
-use talab_db::Database;
-use talab_features::{EmaQuery, EmaRefresher, StoredEma, Timeframe, read_emas};
+use talab_features::sources::Interval;
+use talab_features::{
+    EmaCoverage, EmaQuery, FeatureError, MissingFetch, RefreshRequest, StoredEma, Timeframe,
+};
 
+use super::ingest::BaseUrls;
 use crate::app::App;
-use crate::cli::{EmaArgs, FetchArgs, FetchSource, IntervalArg, RefreshEmaArgs, RowFormat};
-use crate::config::Config;
+use crate::cli::{EmaArgs, FetchSource, RefreshEmaArgs, RowFormat};
 use crate::exit::CliError;
-use crate::flow::ema_tool::RefreshRequest;
 use crate::flow::refresh::RefreshOutcome;
 use crate::{flow, output, wiring};
-use talab_features::FetchOptions;
 
-/// The refresh request of the command line, checked (bad options are exit 2 before anything runs).
+/// The refresh request of the command line. What only the command line can get wrong is checked
+/// here (exit 2); the request itself by the feature store (`FeatureStore::check_refresh`).
 pub fn refresh_request(args: &RefreshEmaArgs) -> Result<RefreshRequest, CliError> {
     if let (Some(start), Some(end)) = (args.start, args.end)
         && start > end
     {
         return Err(CliError::usage(format!("--start {start} is after --end {end}")));
     }
-    let request = RefreshRequest {
+    Ok(RefreshRequest {
         symbols: args.symbols.clone(),
-        tfs: args
-            .tfs
-            .iter()
-            .map(|t| talab_features::normalise_timeframe(t))
-            .collect::<Result<_, _>>()?,
+        tfs: args.tfs.clone(),
         periods: args.periods.clone(),
         date: args.date.or(args.end),
         full: args.full,
         jobs: args.jobs.map(usize::from),
-    };
-    request.options()?;
-    Ok(request)
+    })
 }
 
 /// Prints a run's summary table.
@@ -88,42 +83,13 @@ pub fn print_summary(outcome: &RefreshOutcome) {
 }
 
 pub async fn refresh_ema(app: &App, args: RefreshEmaArgs, quiet: bool) -> Result<(), CliError> {
-    let config = app.config();
     let request = refresh_request(&args)?;
-    let db = app.db().await?;
-    let engine = EmaRefresher::open(db.clone()).await?;
-    let options = request.options()?;
-    let (tfs, _) = engine.resolve(&options).await?;
     if !args.no_fetch {
-        let quiet = quiet || args.json;
-        if tfs.iter().any(|t| !t.is_intraday()) {
-            let source = args.source;
-            fetch_missing(config, &db, &request.symbols, source, quiet, IntervalArg::Day).await?;
-        }
-        // Hours: for every symbol when an intraday timeframe is named; when one is only enabled
-        // (part of the default set), for the symbols that already keep hourly bars.
-        let hourly: Vec<String> = if options.tfs.iter().any(|t| t.is_intraday()) {
-            request.symbols.clone()
-        } else if tfs.iter().any(|t| t.is_intraday()) {
-            let kept = talab_features::hourly_coverage(&db, None).await?;
-            request
-                .symbols
-                .iter()
-                .filter(|s| kept.iter().any(|c| c.symbol.eq_ignore_ascii_case(s.trim())))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if !hourly.is_empty() {
-            let source = args.source;
-            fetch_missing(config, &db, &hourly, source, quiet, IntervalArg::Hour).await?;
-        }
+        fetch_missing(app, &request, args.source, quiet || args.json).await?;
     }
-    // Every symbol is checked before anything runs: a typo is exit 2 with nothing written.
-    for s in &request.symbols {
-        engine.check_symbol(s, request.date, &options.tfs).await?;
-    }
+    // The feature store's one check of a request: a typo in the third symbol is exit 2 with
+    // nothing written, not a failed run (the tool checks the task the same way).
+    app.features().await?.check_refresh(&request).await?;
     let flow = wiring::flow(app, !args.json && !quiet).await?;
     let outcome = flow.refresh(&request).await?;
     if args.json {
@@ -137,94 +103,70 @@ pub async fn refresh_ema(app: &App, args: RefreshEmaArgs, quiet: bool) -> Result
     }
 }
 
-/// Fetches the days (or, for intraday timeframes, hours) missing since each symbol's last stored
-/// one, from the series' own source (or the default chain for a new symbol). Series loaded from
-/// files or generated are not fetched. A failed fetch of a symbol that has prices is a note (the
-/// stored prices are refreshed); of a symbol without any, it is the one-line error of the command
-/// (exit 1), before anything is written.
+/// Fetches what the refresh is missing (talab-features decides what: [`talab_features::fetch_missing`])
+/// and says what happened on stderr; a symbol with no prices that could not get any is the
+/// command's one-line error (exit 1), before anything is written.
 async fn fetch_missing(
-    config: &Config,
-    db: &Database,
-    symbols: &[String],
+    app: &App,
+    request: &RefreshRequest,
     source: Option<FetchSource>,
     quiet: bool,
-    interval: IntervalArg,
 ) -> Result<(), CliError> {
-    let fetch_args = FetchArgs {
-        symbols: symbols.to_vec(),
-        source,
-        since: None,
-        until: None,
-        replace: false,
-        interval,
-        cmc_base_url: None,
-        binance_base_url: None,
-        coinbase_base_url: None,
-    };
-    let chain = super::ingest::chain(config, db, &fetch_args).await?;
-    // (symbol, source) of the stored series.
-    let (stored, unit, what, hint): (Vec<(String, String)>, _, _, _) = match interval {
-        IntervalArg::Day => (
-            talab_features::coverage(db)
-                .await?
-                .into_iter()
-                .map(|c| (c.symbol, c.source))
-                .collect(),
-            "day",
-            "prices",
-            " (load a file with `talab ingest csv`)",
-        ),
-        IntervalArg::Hour => (
-            talab_features::hourly_coverage(db, None)
-                .await?
-                .into_iter()
-                .map(|c| (c.symbol, c.source))
-                .collect(),
-            "hour",
-            "hourly bars",
-            "",
-        ),
-    };
-    let options = FetchOptions::new(interval.into());
-    let fetchable = ["cmc", "binance", "coinbase"];
-    for s in symbols {
-        let symbol = talab_features::normalise_symbol(s)?;
-        let have = stored.iter().find(|(s, _)| *s == symbol);
-        if let Some((_, source)) = have
-            && !fetchable.contains(&source.as_str())
-        {
-            tracing::info!(symbol = %symbol, source = %source, "prices from a file or generator; not fetching");
-            continue;
+    let db = app.db().await?;
+    let chain = super::ingest::chain(app.config(), &db, source, &BaseUrls::default()).await?;
+    let done = match talab_features::fetch_missing(&db, &chain, request).await {
+        Ok(done) => done,
+        Err(e @ FeatureError::NothingFetched { interval, .. }) => {
+            let hint = match interval {
+                Interval::Day => " (load a file with `talab ingest csv`)",
+                Interval::Hour => "",
+            };
+            return Err(CliError::failure(format!("{e}{hint}")));
         }
-        match talab_features::fetch_symbol(db, &chain, &symbol, &options).await {
-            Ok(outcome) if !quiet => {
+        Err(e) => return Err(e.into()),
+    };
+    if quiet {
+        return Ok(());
+    }
+    for fetch in done {
+        match fetch {
+            MissingFetch::NotFetchable { .. } => {}
+            MissingFetch::Fetched { interval, outcome } => {
                 for note in &outcome.notes {
                     eprintln!("note: {note}");
                 }
                 if outcome.fetched > 0 {
-                    eprintln!("fetched {} {unit}(s) of {symbol}", outcome.fetched);
-                }
-            }
-            Ok(_) => {}
-            Err(e) if have.is_some() => {
-                if !quiet {
                     eprintln!(
-                        "note: could not fetch new {unit}s of {symbol} ({e}); refreshing the stored prices"
+                        "fetched {} {}(s) of {}",
+                        outcome.fetched,
+                        unit(interval),
+                        outcome.symbol
                     );
                 }
             }
-            Err(e) => {
-                return Err(CliError::failure(format!(
-                    "no {what} for {symbol}, and fetching them failed: {e}{hint}"
-                )));
-            }
+            MissingFetch::Kept {
+                symbol,
+                interval,
+                error,
+            } => eprintln!(
+                "note: could not fetch new {}s of {symbol} ({error}); refreshing the stored prices",
+                unit(interval)
+            ),
         }
     }
     Ok(())
 }
 
+fn unit(interval: Interval) -> &'static str {
+    match interval {
+        Interval::Day => "day",
+        Interval::Hour => "hour",
+    }
+}
+
 pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
-    let tf = Timeframe::parse(&args.tf)?.code();
+    let tf = Timeframe::parse(&args.tf)?;
+    let code = tf.code();
     let format = if args.json { RowFormat::Json } else { args.format };
     crate::exit::check_range(args.from, args.to)?;
     if args.periods.contains(&0) {
@@ -232,16 +174,12 @@ pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
             "--periods: 0 is not a period (give 1 or more days)",
         ));
     }
-    let db = app.db().await?;
-    let engine = EmaRefresher::open(db.clone()).await?;
-    let named = [Timeframe::parse(&tf)?];
-    let (symbol, ..) = engine.check_symbol(&args.symbol, None, &named).await?;
-    let stored = stored_days(&db, &symbol, &tf).await?;
-    if stored.is_none()
-        && let Some(why) = too_short(&db, &symbol, &tf).await?
-    {
+    let features = app.features().await?;
+    let (symbol, coverage) = features.ema_coverage(&args.symbol, &tf).await?;
+    let stored = coverage.stored();
+    if let EmaCoverage::TooShort { .. } = coverage {
         // Refreshed, but no EMA has started: nothing to show, and why (not "run refresh-ema").
-        eprintln!("{why}");
+        eprintln!("{}", coverage.why_empty(&symbol, &code).unwrap_or_default());
         return if format == RowFormat::Json {
             output::json(&Vec::<StoredEma>::new())
         } else {
@@ -254,7 +192,7 @@ pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
             Some((_, last)) => (Some(last), Some(last)),
             None => {
                 return Err(CliError::failure(format!(
-                    "no {tf} EMAs stored for {symbol}; run `talab refresh-ema --symbols {symbol}`"
+                    "no {code} EMAs stored for {symbol}; run `talab refresh-ema --symbols {symbol}`"
                 )));
             }
         },
@@ -262,15 +200,15 @@ pub async fn show(app: &App, args: EmaArgs) -> Result<(), CliError> {
     };
     let query = EmaQuery {
         symbol: symbol.clone(),
-        tfs: vec![tf.clone()],
+        tfs: vec![code.clone()],
         periods: args.periods.clone(),
         from,
         to,
     };
-    let rows = read_emas(&db, &query).await?;
+    let rows = features.read_emas(&query).await?;
     if rows.is_empty() {
         // Nothing to show is not a failure; say why, on stderr (stdout stays valid JSON/CSV).
-        eprintln!("{}", why_empty(&symbol, &tf, stored, from, to));
+        eprintln!("{}", why_empty(&symbol, &code, stored, from, to));
     }
     match format {
         RowFormat::Json => output::json(&rows),
@@ -310,51 +248,6 @@ fn why_empty(
     } else {
         format!("no {tf} EMAs of {symbol} match (stored days: {first} .. {last}; check --periods)")
     }
-}
-
-/// When `tf` was refreshed for `symbol` (its EMA state is saved) but no EMA has a value yet, why:
-/// the history holds fewer `tf` bars than the shortest period.
-async fn too_short(db: &Database, symbol: &str, tf: &str) -> Result<Option<String>, CliError> {
-    let sql = "SELECT CAST(MIN(period) AS BIGINT), MIN(first_day), MAX(last_day) \
-               FROM cmc_ema_multi_tf_state WHERE symbol = $1 AND tf = $2";
-    type Row = (Option<i64>, Option<NaiveDate>, Option<NaiveDate>);
-    let row: Row = talab_db::on_pool!(db, pool => {
-        talab_db::sqlx::query_as(sql).bind(symbol).bind(tf).fetch_one(pool).await
-    })
-    .map_err(|e| CliError::failure(format!("database error: {e}")))?;
-    Ok(match row {
-        (Some(period), Some(first), Some(last)) => Some(format!(
-            "no {tf} EMA of {symbol} yet: its prices ({first} .. {last}) hold fewer {tf} bars than the \
-             shortest period, {period}, and an EMA starts after that many bars"
-        )),
-        _ => None,
-    })
-}
-
-/// The first and last day with stored `tf` EMAs of `symbol`.
-async fn stored_days(
-    db: &Database,
-    symbol: &str,
-    tf: &str,
-) -> Result<Option<(NaiveDate, NaiveDate)>, CliError> {
-    let table = if Timeframe::parse(tf)?.is_calendar() {
-        "cmc_ema_multi_tf_cal"
-    } else {
-        "cmc_ema_multi_tf"
-    };
-    let sql = format!("SELECT MIN(ts), MAX(ts) FROM {table} WHERE symbol = $1 AND tf = $2");
-    type Range = (
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    );
-    let range: Range = talab_db::on_pool!(db, pool => {
-        talab_db::sqlx::query_as(&sql).bind(symbol).bind(tf).fetch_one(pool).await
-    })
-    .map_err(|e| CliError::failure(format!("database error: {e}")))?;
-    Ok(match range {
-        (Some(first), Some(last)) => Some((first.date_naive(), last.date_naive())),
-        _ => None,
-    })
 }
 
 fn opt(v: Option<f64>) -> String {

@@ -136,8 +136,31 @@ impl From<FetchOutcome> for FetchRow {
     }
 }
 
+/// The `--*-base-url` flags of a fetch (None: the configured URL).
+#[derive(Debug, Default)]
+pub(crate) struct BaseUrls {
+    pub cmc: Option<String>,
+    pub binance: Option<String>,
+    pub coinbase: Option<String>,
+}
+
+impl From<&FetchArgs> for BaseUrls {
+    fn from(args: &FetchArgs) -> Self {
+        Self {
+            cmc: args.cmc_base_url.clone(),
+            binance: args.binance_base_url.clone(),
+            coinbase: args.coinbase_base_url.clone(),
+        }
+    }
+}
+
 /// The sources a fetch may use: the one named, or CMC (with a key), then Binance, then Coinbase.
-pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> Result<SourceChain, CliError> {
+pub(crate) async fn chain(
+    config: &Config,
+    db: &Database,
+    source: Option<FetchSource>,
+    urls: &BaseUrls,
+) -> Result<SourceChain, CliError> {
     let url = |setting: &crate::config::Setting<String>, flag: &Option<String>, name: &str| {
         setting
             .clone()
@@ -149,7 +172,7 @@ pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> R
     let binance: Arc<dyn PriceSource> = Arc::new(
         BinanceSource::new(&url(
             &config.binance_base_url,
-            &args.binance_base_url,
+            &urls.binance,
             "--binance-base-url",
         ))
         .map_err(source_error)?,
@@ -157,7 +180,7 @@ pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> R
     let coinbase: Arc<dyn PriceSource> = Arc::new(
         CoinbaseSource::new(&url(
             &config.coinbase_base_url,
-            &args.coinbase_base_url,
+            &urls.coinbase,
             "--coinbase-base-url",
         ))
         .map_err(source_error)?,
@@ -172,7 +195,7 @@ pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> R
                 .into_iter()
                 .filter_map(|a| a.cmc_id.map(|id| (a.symbol, id)));
             let cmc = CmcSource::new(
-                &url(&config.cmc_base_url, &args.cmc_base_url, "--cmc-base-url"),
+                &url(&config.cmc_base_url, &urls.cmc, "--cmc-base-url"),
                 key.expose(),
             )
             .map_err(source_error)?
@@ -181,7 +204,7 @@ pub(crate) async fn chain(config: &Config, db: &Database, args: &FetchArgs) -> R
         }
         None => None,
     };
-    let Some(named) = args.source else {
+    let Some(named) = source else {
         return Ok(SourceChain::default_order(cmc, binance, coinbase));
     };
     match named {
@@ -204,7 +227,7 @@ async fn fetch(config: &Config, db: &Database, args: FetchArgs, json: bool) -> R
         .iter()
         .map(|s| talab_features::normalise_symbol(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let chain = chain(config, db, &args).await?;
+    let chain = chain(config, db, args.source, &BaseUrls::from(&args)).await?;
     let mut options = FetchOptions {
         since: args.since,
         replace: args.replace,

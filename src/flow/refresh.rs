@@ -19,12 +19,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use talab_db::{DbError, Tx};
+use talab_features::{
+    CommitJournal, FeatureStore, RefreshReport, RefreshRequest, SymbolOutcome, SymbolRefresh,
+};
 use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::{MemoryManager, Metadata};
-use talab_orchestrator::{Orchestrator, TIMEOUT_KEY, Task, TaskResult, TaskType};
+use talab_orchestrator::{
+    Orchestrator, Platform, STRICT_KEY, TIMEOUT_KEY, TOOL_KEY, Task, TaskResult, TaskType,
+};
 use tracing::Instrument;
 
-use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, RefreshRequest, SymbolLog, SymbolOutcome, ToolReport};
+use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, SymbolLog};
 use super::owner;
 use super::runs::{Run, RunState, RunStore, short_id};
 use crate::exit::CliError;
@@ -43,7 +49,7 @@ pub const REFRESH_TIMEOUT_SECS: u64 = 24 * 3600;
 pub struct RefreshOutcome {
     pub run: Run,
     /// The tool's per-symbol report (None when the task failed before the tool answered).
-    pub report: Option<ToolReport>,
+    pub report: Option<RefreshReport>,
     /// The memories given to the task as context.
     pub context_ids: Vec<String>,
     /// The context text as the task carried it.
@@ -53,11 +59,15 @@ pub struct RefreshOutcome {
     pub platform: String,
 }
 
-/// The parts the flow joins: any orchestrator (real or stub), memory (real or stub), the runs table.
+/// The parts the flow joins: any orchestrator (real or stub), memory (real or stub), the feature
+/// store (the one the orchestrator's `ema_refresh` tool refreshes, for callers that check a request
+/// before running it), and the runs table. A bad request given to [`Flow::refresh`] is recorded as
+/// a failed run, as every failure is.
 #[derive(Clone)]
 pub struct Flow {
     pub orchestrator: Arc<dyn Orchestrator>,
     pub memory: Arc<dyn MemoryManager>,
+    pub features: Arc<dyn FeatureStore>,
     pub runs: RunStore,
 }
 
@@ -113,17 +123,21 @@ impl Flow {
             Ok(Value::Object(m)) => m,
             _ => serde_json::Map::new(),
         };
-        metadata.insert("tool".into(), json!(EMA_REFRESH_TOOL));
+        metadata.insert(TOOL_KEY.into(), json!(EMA_REFRESH_TOOL));
+        // The refresh is the lab's own work: if the tool refuses it, no AI platform is asked to
+        // stand in (it could not run the tool, and the call would be paid for).
+        metadata.insert(STRICT_KEY.into(), json!(true));
         metadata.insert("correlation_id".into(), json!(correlation_id));
         metadata.insert(RUN_ID_KEY.into(), json!(run.id));
         metadata.insert(TIMEOUT_KEY.into(), json!(REFRESH_TIMEOUT_SECS));
         task.metadata = metadata;
+        task.platform_hint = Some(Platform::Local);
         task.context.insert("memory".into(), json!(context));
         task.context.insert("memory_ids".into(), json!(context_ids));
 
         let result = self.orchestrator.execute(task, true).await;
         tracing::info!(platform = %result.platform, success = result.success, "task done");
-        let report: Option<ToolReport> = result
+        let report: Option<RefreshReport> = result
             .success
             .then(|| serde_json::from_str(&result.output).ok())
             .flatten();
@@ -176,7 +190,7 @@ impl Run {
     }
 
     /// The facts of a (whole or partial) tool report: grid, days, rows, the report itself.
-    fn take_report(&mut self, report: &ToolReport) {
+    fn take_report(&mut self, report: &RefreshReport) {
         let refreshed: Vec<_> = report.refreshed().collect();
         self.tfs = report.tfs.clone();
         self.periods = report.periods.clone();
@@ -208,7 +222,7 @@ fn symbol_errors(outcomes: &[SymbolOutcome]) -> String {
 }
 
 /// A run as its task ended.
-fn finish(run: &mut Run, result: &TaskResult, report: Option<&ToolReport>) {
+fn finish(run: &mut Run, result: &TaskResult, report: Option<&RefreshReport>) {
     run.task_id = result
         .metadata
         .get("task_id")
@@ -243,7 +257,7 @@ async fn remember(runs: &RunStore, memory: &dyn MemoryManager, run: &mut Run) ->
 }
 
 /// Why an interrupted run is not a success, with what it had committed.
-fn interrupted_error(run: &Run, last_known: &ToolReport) -> String {
+fn interrupted_error(run: &Run, last_known: &RefreshReport) -> String {
     let committed: Vec<String> = last_known
         .refreshed()
         .map(|r| format!("{} ({} rows)", r.symbol, thousands(r.rows() as i64)))
@@ -287,7 +301,7 @@ pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> 
                 Err(e) => tracing::warn!(run_id = %run.id, %e, "unreadable symbol record skipped"),
             }
         }
-        let last_known = ToolReport {
+        let last_known = RefreshReport {
             symbols: done,
             tfs: Vec::new(),
             periods: Vec::new(),
@@ -383,14 +397,44 @@ fn memory_metadata(run: &Run) -> Metadata {
     m
 }
 
-/// The run store records each committed symbol of a running refresh.
+/// The run store records each symbol of a running refresh: committed ones in their own
+/// transaction ([`RunJournal`]), failed ones after the fact.
 #[async_trait::async_trait]
 impl SymbolLog for RunStore {
-    async fn committed(&self, run_id: &str, outcome: &SymbolOutcome) {
-        // A SymbolOutcome is plain data: it always serialises.
-        let json = serde_json::to_string(outcome).unwrap_or_default();
-        if let Err(e) = self.symbol_done(run_id, &outcome.symbol, &json).await {
+    fn journal(&self, run_id: &str) -> Arc<dyn CommitJournal> {
+        Arc::new(RunJournal {
+            run_id: run_id.to_string(),
+        })
+    }
+
+    async fn failed(&self, run_id: &str, outcome: &SymbolOutcome) {
+        if let Err(e) = self
+            .symbol_done(run_id, &outcome.symbol, &outcome_json(outcome))
+            .await
+        {
             tracing::warn!(run_id, symbol = %outcome.symbol, error = %e.message(), "symbol not logged");
         }
     }
+}
+
+/// Writes a committed symbol's line in `talab_run_symbols` inside the symbol's transaction.
+struct RunJournal {
+    run_id: String,
+}
+
+#[async_trait::async_trait]
+impl CommitJournal for RunJournal {
+    async fn record(&self, tx: &mut Tx, refresh: &SymbolRefresh) -> Result<(), DbError> {
+        let outcome = SymbolOutcome {
+            symbol: refresh.symbol.clone(),
+            refresh: Some(refresh.clone()),
+            error: None,
+        };
+        Ok(RunStore::symbol_done_in(tx, &self.run_id, &refresh.symbol, &outcome_json(&outcome)).await?)
+    }
+}
+
+/// A SymbolOutcome is plain data: it always serialises.
+fn outcome_json(outcome: &SymbolOutcome) -> String {
+    serde_json::to_string(outcome).unwrap_or_default()
 }

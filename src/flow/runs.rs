@@ -206,14 +206,26 @@ impl RunStore {
 
     /// Records one symbol's outcome (JSON) as the run commits it, so that a kill leaves the facts.
     pub async fn symbol_done(&self, run_id: &str, symbol: &str, outcome: &str) -> Result<(), CliError> {
+        let mut tx = self.write_lock().await?;
+        Self::symbol_done_in(&mut tx, run_id, symbol, outcome)
+            .await
+            .map_err(sql_error)?;
+        tx.commit().await.map_err(sql_error)
+    }
+
+    /// Records a symbol's outcome inside `tx` (a symbol's own refresh transaction, so the line
+    /// commits with its rows; see `talab_features::CommitJournal`).
+    pub async fn symbol_done_in(
+        tx: &mut Tx,
+        run_id: &str,
+        symbol: &str,
+        outcome: &str,
+    ) -> Result<(), sqlx::Error> {
         const SQL: &str = "INSERT INTO talab_run_symbols (run_id, symbol, outcome) VALUES ($1, $2, $3) \
                            ON CONFLICT (run_id, symbol) DO UPDATE SET outcome = excluded.outcome";
-        let mut tx = self.write_lock().await?;
-        on_tx!(&mut tx, c => {
+        on_tx!(tx, c => {
             sqlx::query(SQL).bind(run_id).bind(symbol).bind(outcome).execute(&mut **c).await.map(|_| ())
         })
-        .map_err(sql_error)?;
-        tx.commit().await.map_err(sql_error)
     }
 
     /// The symbol outcomes a run recorded as it went (JSON), by symbol.

@@ -159,6 +159,13 @@ pub enum FeatureError {
     /// A chart was asked for in a way that cannot be drawn (the file's extension, the size).
     #[error("chart: {0}")]
     InvalidChart(String),
+    /// A symbol without stored rows of `interval` could not get any from its sources.
+    #[error("no {} for {symbol}, and fetching them failed: {reason}", interval.rows_name())]
+    NothingFetched {
+        symbol: String,
+        interval: crate::sources::Interval,
+        reason: String,
+    },
     /// Building a DataFrame failed.
     #[error("building a DataFrame failed: {0}")]
     Polars(#[from] polars_core::error::PolarsError),
@@ -225,6 +232,7 @@ impl FeatureError {
             | FeatureError::Source { .. }
             | FeatureError::SourceUnavailable { .. }
             | FeatureError::NoSource { .. }
+            | FeatureError::NothingFetched { .. }
             | FeatureError::Chart(_)
             | FeatureError::Polars(_) => Failure,
         }

@@ -54,8 +54,9 @@ pub use bars::daily::{DailyReject, RejectReason, Repairs, ValidatedBar, load_dai
 pub use bars::hourly::{HourlyCoverage, hourly_coverage, store_hourly};
 pub use bars::{DailyBar, MultiTfBar};
 pub use ema::{
-    EmaQuery, EmaRefresher, EmaState, RefreshOptions, SqlFeatureStore, StoredEma, SymbolRefresh, ema,
-    ema_alpha, ema_into, read_emas,
+    CommitJournal, EmaCoverage, EmaQuery, EmaRefresher, EmaState, RefreshOptions, RefreshPlan, RefreshReport,
+    RefreshRequest, RefreshWatch, SqlFeatureStore, StoredEma, SymbolDone, SymbolOutcome, SymbolRefresh, ema,
+    ema_alpha, ema_coverage, ema_into, read_emas,
 };
 pub use error::FeatureError;
 pub use indicators::{
@@ -70,7 +71,7 @@ pub use polars_core;
 pub use prices::{RawPrice, SourceKind, day_end, day_start, load_raw};
 pub use sources::{
     BinanceSource, CmcSource, CoinbaseSource, CsvFormat, FetchOptions, FetchOutcome, HttpOptions,
-    PriceSource, SourceChain, SyntheticSource, fetch_symbol,
+    MissingFetch, PriceSource, SourceChain, SyntheticSource, fetch_missing, fetch_symbol,
 };
 pub use store::{EMA_COLUMNS, EmaRow, FeatureStore, ema_frame};
 pub use timeframe::{

@@ -54,6 +54,12 @@ impl SourceKind {
         }
     }
 
+    /// Whether a fetch can extend a series of this source (an HTTP API, not a file or the
+    /// generator).
+    pub fn is_fetchable(self) -> bool {
+        matches!(self, Self::Cmc | Self::Binance | Self::Coinbase)
+    }
+
     /// Whether this source reports when the day's high and low happened. Where it does, a missing
     /// or out-of-range time means the extreme itself is suspect (and is repaired); where it does not
     /// (exchange candles, plain OHLCV files), the extremes are kept and only their times are placed.

@@ -1,12 +1,18 @@
-//! The `FeatureStore` contract (the seed's interface) and the shape of the EMA rows it returns.
+//! The `FeatureStore` contract and the shape of the EMA rows it returns.
 //!
-//! Callers (the CLI, the orchestrator's data tasks) only see this trait and polars DataFrames, so
-//! the stub and the database-backed store are interchangeable behind `Arc<dyn FeatureStore>`.
+//! The seed's two methods (`refresh_ema`, `get_ema`, answering polars DataFrames) are joined by
+//! what the product asks of a store: check a refresh request once, refresh it with a per-symbol
+//! report, read stored EMAs for a range, and say what is stored. The `talab` binary's refresh tool
+//! and `talab ema` talk to the store only through this trait, so the stub and the database-backed
+//! store are interchangeable behind `Arc<dyn FeatureStore>`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polars_core::prelude::*;
 
-use crate::FeatureError;
+use crate::ema::{
+    EmaCoverage, EmaQuery, RefreshPlan, RefreshReport, RefreshRequest, RefreshWatch, StoredEma,
+};
+use crate::{FeatureError, Timeframe};
 
 /// The columns of an EMA frame, in order.
 pub const EMA_COLUMNS: [&str; 8] = ["symbol", "date", "tf", "period", "ema", "ema_bar", "roll", "ts"];
@@ -33,6 +39,24 @@ pub trait FeatureStore: Send + Sync {
         date: NaiveDate,
         timeframe: &str,
     ) -> Result<DataFrame, FeatureError>;
+
+    /// Checks a refresh request before anything is written — every symbol known and holding the
+    /// closes its timeframes need, the date inside its data, the timeframes and periods valid — and
+    /// returns what refreshing it computes. The one check a request needs, wherever it came from.
+    async fn check_refresh(&self, request: &RefreshRequest) -> Result<RefreshPlan, FeatureError>;
+
+    /// Refreshes a checked plan symbol by symbol, each symbol all or nothing; a symbol that fails
+    /// is reported (the others keep their rows), so an `Err` means the refresh could not run.
+    async fn refresh(&self, plan: &RefreshPlan, watch: &RefreshWatch) -> Result<RefreshReport, FeatureError>;
+
+    /// The stored rows `query` asks for (symbol canonical, timeframe codes canonical), ordered by
+    /// timeframe, period and time.
+    async fn read_emas(&self, query: &EmaQuery) -> Result<Vec<StoredEma>, FeatureError>;
+
+    /// A symbol's canonical spelling and what is stored of its EMAs on `tf`; an unknown symbol, or
+    /// one without the closes `tf` is computed from, is an error.
+    async fn ema_coverage(&self, symbol: &str, tf: &Timeframe)
+    -> Result<(String, EmaCoverage), FeatureError>;
 }
 
 /// One EMA value of one (symbol, tf, period) on one day.

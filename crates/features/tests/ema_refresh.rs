@@ -22,7 +22,7 @@ fn rows_of(symbol: &str, days: &[(NaiveDate, f64)]) -> Vec<RawPrice> {
         .collect()
 }
 
-async fn load(db: &Database, symbol: &str, days: &[(NaiveDate, f64)]) {
+pub(crate) async fn load(db: &Database, symbol: &str, days: &[(NaiveDate, f64)]) {
     ingest_rows(db, symbol, SourceKind::Synthetic, rows_of(symbol, days), true)
         .await
         .unwrap();
@@ -235,7 +235,7 @@ async fn real_btc_and_eth_1d_emas_equal_an_independent_implementation() {
     }
 }
 
-fn series(n: usize, seed: u64) -> Vec<(NaiveDate, f64)> {
+pub(crate) fn series(n: usize, seed: u64) -> Vec<(NaiveDate, f64)> {
     let d0 = NaiveDate::from_ymd_opt(2020, 12, 20).unwrap();
     let mut x = 100.0;
     let mut s = seed;

@@ -12,6 +12,7 @@ mod ema_intraday;
 mod ema_kernel;
 mod ema_multi_tf;
 mod ema_refresh;
+mod feature_store;
 mod indicators_incremental;
 mod indicators_kernel;
 mod ingest_csv;

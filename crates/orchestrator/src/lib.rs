@@ -59,7 +59,7 @@ pub use quota::{
     PlatformQuota, QuotaAlert, QuotaConfig, QuotaError, QuotaLine, QuotaTracker, QuotaUnit, Reservation,
 };
 pub use retry::{FullJitter, RetryPolicy, call_with_retries};
-pub use routing::{PreferenceTable, RoutingDecision, route, route_strict, route_with};
+pub use routing::{PreferenceTable, RoutingDecision, STRICT_KEY, TOOL_KEY, route, route_strict, route_with};
 pub use secret::Secret;
 pub use task_store::{MIGRATIONS, Page, StoredTask, TaskIds, TaskStore};
 pub use types::{DEFAULT_PRIORITY, ParseNameError, Platform, Task, TaskResult, TaskType};

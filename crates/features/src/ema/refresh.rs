@@ -8,66 +8,40 @@
 //! date. Computing is cheap next to writing (a few milliseconds per symbol), so it runs inside the
 //! lock rather than risk computing from closes that change before the write.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{Stream, StreamExt, stream};
-use serde::{Deserialize, Serialize};
 use talab_db::{Backend, Database, Tx, on_pool};
 use tracing::Instrument;
 
 use super::compute::{AssetInput, SeriesAction, SeriesResult, bar_closes, compute_series};
+use super::journal::CommitJournal;
+use super::request::{RefreshOptions, SymbolRefresh};
 use super::series::{Cadence, Closes};
 use super::table::{self, CALENDAR_TABLE, TF_DAY_TABLE};
 use crate::time::TimeframeRegistry;
 use crate::{DEFAULT_PERIODS, FeatureError, MIGRATIONS, Timeframe, normalise_symbol, validate_period};
 
-/// What to refresh.
-#[derive(Debug, Clone, Default)]
-pub struct RefreshOptions {
-    /// Timeframes; empty = the enabled ones of `dim_timeframe` (the canonical set by default).
-    pub tfs: Vec<Timeframe>,
-    /// Periods; empty = [`DEFAULT_PERIODS`].
-    pub periods: Vec<usize>,
-    /// Compute through this day (None = the last day with data).
-    pub through: Option<NaiveDate>,
-    /// Rebuild every series from the first day even where a saved state could continue.
-    pub full: bool,
-}
-
-/// What the refresh did for one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SymbolRefresh {
-    pub symbol: String,
-    /// First and last day computed.
-    pub first_day: NaiveDate,
-    pub last_day: NaiveDate,
-    /// Rows written to `cmc_ema_multi_tf` and `cmc_ema_multi_tf_cal`.
-    pub rows_tf_day: u64,
-    pub rows_calendar: u64,
-    /// Values flagged in `ema_rejects`.
-    pub rejects: u64,
-    /// Series (tf × period) rebuilt, rolled forward, already up to date.
-    pub rebuilt: usize,
-    pub extended: usize,
-    pub up_to_date: usize,
-    /// Time spent reading the closes and states and computing, then writing (lock wait excluded).
-    pub compute_ms: f64,
-    pub write_ms: f64,
-}
-
-impl SymbolRefresh {
-    pub fn rows(&self) -> u64 {
-        self.rows_tf_day + self.rows_calendar
-    }
-}
-
 /// The EMA engine over one database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmaRefresher {
     db: Database,
     /// Overrides [`EmaRefresher::concurrency`]'s default.
     concurrency: Option<usize>,
+    /// Written in each symbol's transaction (see [`EmaRefresher::with_journal`]).
+    journal: Option<Arc<dyn CommitJournal>>,
+}
+
+impl std::fmt::Debug for EmaRefresher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmaRefresher")
+            .field("db", &self.db)
+            .field("concurrency", &self.concurrency)
+            .field("journal", &self.journal.is_some())
+            .finish()
+    }
 }
 
 impl EmaRefresher {
@@ -77,6 +51,7 @@ impl EmaRefresher {
         Ok(Self {
             db,
             concurrency: None,
+            journal: None,
         })
     }
 
@@ -215,6 +190,13 @@ impl EmaRefresher {
         self
     }
 
+    /// Records each symbol's refresh with `journal` inside the symbol's transaction, so the record
+    /// commits exactly when the rows do (see [`CommitJournal`]).
+    pub fn with_journal(mut self, journal: Arc<dyn CommitJournal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
     /// Refreshes checked, canonical symbols, [`concurrency`](Self::concurrency) at a time,
     /// yielding each symbol with its outcome in the order given. One symbol's failure does not
     /// stop the others.
@@ -298,6 +280,10 @@ impl EmaRefresher {
         let now = Utc::now();
         for g in &groups {
             table::write_results(&mut tx, symbol, &g.closes, &g.results, now).await?;
+        }
+        if let Some(journal) = &self.journal {
+            let written = summarise(symbol, first_day, &groups, compute, write_started.elapsed());
+            journal.record(&mut tx, &written).await?;
         }
         tx.commit().await?;
         let write = write_started.elapsed();

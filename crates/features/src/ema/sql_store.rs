@@ -1,12 +1,18 @@
-//! [`FeatureStore`] on the database: `refresh_ema` runs the incremental [`EmaRefresher`] through a
-//! date and returns that date's rows; `get_ema` reads what is stored.
+//! [`FeatureStore`] on the database: `refresh_ema` and `refresh` run the incremental
+//! [`EmaRefresher`] (one transaction per symbol); `get_ema`, `read_emas` and `ema_coverage` read
+//! what is stored.
+
+use std::time::Instant;
 
 use chrono::NaiveDate;
 use futures_util::StreamExt;
 use polars_core::prelude::DataFrame;
 use talab_db::Database;
 
-use super::refresh::{EmaRefresher, RefreshOptions};
+use super::coverage::{EmaCoverage, ema_coverage};
+use super::journal::RefreshWatch;
+use super::refresh::EmaRefresher;
+use super::request::{RefreshOptions, RefreshPlan, RefreshReport, RefreshRequest, SymbolOutcome};
 use super::table::{EmaQuery, StoredEma, read_emas};
 use crate::{
     EmaRow, FeatureError, FeatureStore, Timeframe, ema_frame, normalise_symbol, normalise_timeframe,
@@ -44,6 +50,31 @@ impl SqlFeatureStore {
 
     pub fn engine(&self) -> &EmaRefresher {
         &self.engine
+    }
+
+    /// The plan of refreshing `symbols` with `options`: timeframes and periods resolved, every
+    /// symbol checked and canonical, each once.
+    async fn plan(
+        &self,
+        symbols: &[String],
+        options: RefreshOptions,
+        jobs: Option<usize>,
+    ) -> Result<RefreshPlan, FeatureError> {
+        let (tfs, periods) = self.engine.resolve(&options).await?;
+        let mut checked: Vec<String> = Vec::new();
+        for s in symbols {
+            let (symbol, ..) = self.engine.check_symbol(s, options.through, &options.tfs).await?;
+            if !checked.contains(&symbol) {
+                checked.push(symbol);
+            }
+        }
+        Ok(RefreshPlan {
+            symbols: checked,
+            tfs,
+            periods,
+            options,
+            jobs,
+        })
     }
 
     async fn rows_of(
@@ -87,26 +118,23 @@ impl StoredEma {
 #[async_trait::async_trait]
 impl FeatureStore for SqlFeatureStore {
     async fn refresh_ema(&self, symbols: &[String], date: NaiveDate) -> Result<DataFrame, FeatureError> {
-        let (tfs, periods) = self.engine.resolve(&self.options).await?;
         let options = RefreshOptions {
             through: Some(date),
             ..self.options.clone()
         };
-        let mut checked: Vec<String> = Vec::new();
-        for s in symbols {
-            let (symbol, ..) = self.engine.check_symbol(s, Some(date), &self.options.tfs).await?;
-            if !checked.contains(&symbol) {
-                checked.push(symbol);
-            }
-        }
-        let mut each = std::pin::pin!(self.engine.refresh_each(&checked, &tfs, &periods, &options));
+        let plan = self.plan(symbols, options, None).await?;
+        let mut each =
+            std::pin::pin!(
+                self.engine
+                    .refresh_each(&plan.symbols, &plan.tfs, &plan.periods, &plan.options)
+            );
         while let Some((_, result)) = each.next().await {
             result?;
         }
         let mut rows = Vec::new();
-        for symbol in &checked {
-            let codes = tfs.iter().map(|t| t.code()).collect();
-            let asked = periods.iter().map(|&p| p as u32).collect();
+        for symbol in &plan.symbols {
+            let codes = plan.tfs.iter().map(|t| t.code()).collect();
+            let asked = plan.periods.iter().map(|&p| p as u32).collect();
             rows.extend(self.rows_of(symbol, date, codes, asked).await?);
         }
         ema_frame(&rows)
@@ -128,5 +156,60 @@ impl FeatureStore for SqlFeatureStore {
             .check_symbol(&symbol, None, &[Timeframe::parse(&tf)?])
             .await?;
         ema_frame(&self.rows_of(&symbol, date, vec![tf], Vec::new()).await?)
+    }
+
+    async fn check_refresh(&self, request: &RefreshRequest) -> Result<RefreshPlan, FeatureError> {
+        self.plan(&request.symbols, request.options()?, request.jobs)
+            .await
+    }
+
+    async fn refresh(&self, plan: &RefreshPlan, watch: &RefreshWatch) -> Result<RefreshReport, FeatureError> {
+        let started = Instant::now();
+        let mut engine = self.engine.clone();
+        if let Some(jobs) = plan.jobs {
+            engine = engine.with_concurrency(jobs);
+        }
+        if let Some(journal) = &watch.journal {
+            engine = engine.with_journal(journal.clone());
+        }
+        let mut each =
+            std::pin::pin!(engine.refresh_each(&plan.symbols, &plan.tfs, &plan.periods, &plan.options));
+        let mut outcomes = Vec::with_capacity(plan.symbols.len());
+        while let Some((symbol, result)) = each.next().await {
+            let (refresh, error) = match result {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let outcome = SymbolOutcome {
+                symbol: symbol.to_string(),
+                refresh,
+                error,
+            };
+            watch.symbol_done(&outcome);
+            outcomes.push(outcome);
+        }
+        Ok(RefreshReport {
+            symbols: outcomes,
+            tfs: plan.tfs.iter().map(Timeframe::code).collect(),
+            periods: plan.periods.clone(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    async fn read_emas(&self, query: &EmaQuery) -> Result<Vec<StoredEma>, FeatureError> {
+        read_emas(self.engine.database(), query).await
+    }
+
+    async fn ema_coverage(
+        &self,
+        symbol: &str,
+        tf: &Timeframe,
+    ) -> Result<(String, EmaCoverage), FeatureError> {
+        let (symbol, ..) = self
+            .engine
+            .check_symbol(symbol, None, std::slice::from_ref(tf))
+            .await?;
+        let coverage = ema_coverage(self.engine.database(), &symbol, tf).await?;
+        Ok((symbol, coverage))
     }
 }

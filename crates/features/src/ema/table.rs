@@ -26,7 +26,7 @@ pub const TF_DAY_TABLE: &str = "cmc_ema_multi_tf";
 pub const CALENDAR_TABLE: &str = "cmc_ema_multi_tf_cal";
 /// Values that failed validation.
 pub const REJECTS_TABLE: &str = "ema_rejects";
-const STATE_TABLE: &str = "cmc_ema_multi_tf_state";
+pub(crate) const STATE_TABLE: &str = "cmc_ema_multi_tf_state";
 
 const COLUMNS: &str = "symbol, computed_at, tf, ts, period, tf_days, roll, ema, ema_bar, d1, d2, d1_roll, d2_roll, is_partial_end";
 /// Bind parameters per row (every column).

@@ -6,7 +6,7 @@
 //! CoinMarketCap's API ([`cmc`], needs a key), Binance klines ([`binance`]) and Coinbase candles
 //! ([`coinbase`]), both keyless. [`chain`] tries sources in order (CMC when a key is set, then
 //! Binance, then Coinbase), falling through on "unavailable here"; [`fetch`] loads what they
-//! deliver incrementally.
+//! deliver incrementally, and [`missing`] decides what a refresh needs fetched.
 
 pub mod binance;
 pub mod chain;
@@ -15,6 +15,7 @@ pub mod coinbase;
 pub mod csv;
 pub mod fetch;
 pub(crate) mod http;
+pub mod missing;
 pub mod synthetic;
 
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
@@ -32,6 +33,7 @@ pub use self::csv::{
 };
 pub use self::fetch::{FetchOptions, FetchOutcome, fetch_symbol};
 pub use self::http::HttpOptions;
+pub use self::missing::{MissingFetch, fetch_missing};
 pub use self::synthetic::SyntheticSource;
 
 /// Something that delivers raw daily rows for one asset at a time. Object safe (`Arc<dyn PriceSource>`).
@@ -75,7 +77,8 @@ pub(crate) fn within(rows: Vec<RawPrice>, since: Option<NaiveDate>, until: Naive
 
 /// The candle length a source is asked for: days (raw prices and 1D bars) or hours (the hourly bars
 /// intraday EMAs are computed from; the exchange sources have them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     #[default]
     Day,
@@ -83,6 +86,14 @@ pub enum Interval {
 }
 
 impl Interval {
+    /// What rows of this interval are called where a user reads them.
+    pub fn rows_name(self) -> &'static str {
+        match self {
+            Self::Day => "prices",
+            Self::Hour => "hourly bars",
+        }
+    }
+
     /// The candle's length.
     pub fn duration(self) -> Duration {
         match self {
