@@ -101,6 +101,9 @@ pub struct EnvironmentConfig {
     pub local_tools: Vec<String>,
 }
 
+/// The platforms reached over HTTP with a key, a base URL and a model.
+pub const HTTP_PLATFORMS: [Platform; 3] = [Platform::Claude, Platform::Chatgpt, Platform::Gemini];
+
 /// The key variable each HTTP platform reads.
 pub fn api_key_var(platform: Platform) -> Option<&'static str> {
     match platform {
@@ -119,6 +122,26 @@ fn provider_base_url_var(platform: Platform) -> Option<&'static str> {
         Platform::Gemini => Some("GEMINI_BASE_URL"),
         Platform::ClaudeCode | Platform::Local => None,
     }
+}
+
+/// The variables that set an HTTP platform's base URL, first set wins: talab's own
+/// `TALAB_<PLATFORM>_BASE_URL`, then the provider's (`ANTHROPIC_BASE_URL`…). Empty for the others.
+pub fn base_url_vars(platform: Platform) -> Vec<String> {
+    match provider_base_url_var(platform) {
+        Some(provider) => vec![talab_var(platform, "BASE_URL"), provider.to_string()],
+        None => Vec::new(),
+    }
+}
+
+/// The variable that sets an HTTP platform's model, `TALAB_<PLATFORM>_MODEL`.
+pub fn model_var(platform: Platform) -> Option<String> {
+    HTTP_PLATFORMS
+        .contains(&platform)
+        .then(|| talab_var(platform, "MODEL"))
+}
+
+fn talab_var(platform: Platform, what: &str) -> String {
+    format!("TALAB_{}_{what}", platform.as_str().to_ascii_uppercase())
 }
 
 impl EnvironmentConfig {
@@ -159,12 +182,10 @@ impl EnvironmentConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        for platform in [Platform::Claude, Platform::Chatgpt, Platform::Gemini] {
-            let upper = platform.as_str().to_ascii_uppercase();
+        for platform in HTTP_PLATFORMS {
             let key = api_key_var(platform).and_then(get);
-            let base = get(&format!("TALAB_{upper}_BASE_URL"))
-                .or_else(|| provider_base_url_var(platform).and_then(get));
-            let model = get(&format!("TALAB_{upper}_MODEL"));
+            let base = base_url_vars(platform).iter().find_map(|name| get(name));
+            let model = model_var(platform).and_then(|name| get(&name));
             let Some(http) = self.http_mut(platform) else {
                 continue;
             };
@@ -494,6 +515,24 @@ mod tests {
         assert_eq!(cfg.gemini.api_key.as_ref().unwrap().expose(), "k");
         assert_eq!(cfg.claude, HttpPlatformConfig::default());
         assert!(serde_json::from_str::<EnvironmentConfig>(r#"{"gemini":{"apikey":"k"}}"#).is_err());
+    }
+
+    #[test]
+    fn variable_names_of_each_platform() {
+        assert_eq!(
+            base_url_vars(Platform::Claude),
+            ["TALAB_CLAUDE_BASE_URL", "ANTHROPIC_BASE_URL"]
+        );
+        assert_eq!(
+            base_url_vars(Platform::Chatgpt),
+            ["TALAB_CHATGPT_BASE_URL", "OPENAI_BASE_URL"]
+        );
+        assert_eq!(model_var(Platform::Gemini).as_deref(), Some("TALAB_GEMINI_MODEL"));
+        for other in [Platform::ClaudeCode, Platform::Local] {
+            assert!(
+                base_url_vars(other).is_empty() && model_var(other).is_none() && api_key_var(other).is_none()
+            );
+        }
     }
 
     #[test]

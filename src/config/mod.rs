@@ -2,12 +2,21 @@
 //!
 //! Every value remembers where it came from, so `talab config show` can say why it is what it is,
 //! and every secret is held as a [`Secret`], so it prints as `********` wherever it goes.
+//!
+//! The settings are data: [`keys`] is the one table of keys (name, variables, default, kind), and
+//! loading ([`load`]), the file's checks ([`file`]) and `config show` ([`show`]) all walk it. This
+//! file holds the types the rest of talab reads.
+
+mod file;
+pub mod keys;
+mod load;
+pub mod schema;
+mod show;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono_tz::Tz;
-use serde::Deserialize;
 use talab_orchestrator::{Platform, PlatformQuota, PreferenceTable, QuotaConfig, Secret, TaskType};
 
 /// Where an effective value came from.
@@ -29,15 +38,18 @@ pub struct Setting<T> {
     pub source: Option<String>,
 }
 
-impl<T> Setting<T> {
-    fn unset() -> Self {
+/// Unset: no value, nothing set it.
+impl<T> Default for Setting<T> {
+    fn default() -> Self {
         Setting {
             value: None,
             origin: Origin::Default,
             source: None,
         }
     }
+}
 
+impl<T> Setting<T> {
     /// The value a command's own flag gives, when given: flags beat env and file.
     pub fn with_flag(self, flag: Option<T>, name: &str) -> Self {
         match flag {
@@ -52,7 +64,7 @@ impl<T> Setting<T> {
 }
 
 /// Connection settings of one HTTP AI platform.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpPlatform {
     pub api_key: Setting<Secret>,
     pub base_url: Setting<String>,
@@ -60,7 +72,7 @@ pub struct HttpPlatform {
 }
 
 /// Daily limits of one platform (`[quota.<platform>]`): a window is one day in `reset_tz`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct QuotaSettings {
     pub requests_per_day: Setting<u64>,
     pub tokens_per_day: Setting<u64>,
@@ -99,6 +111,7 @@ pub struct Config {
 /// A configuration problem; always bad input (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A mistake at a place in the file: bad TOML, an unknown key, a value that does not fit.
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
         path: String,
@@ -114,12 +127,13 @@ pub enum ConfigError {
     TimeZone { value: String, from: String },
     #[error("cannot determine a home folder for talab's data; set TALAB_HOME")]
     NoHome,
+    /// A value from an environment variable or a flag that does not fit its key.
     #[error("{key} = `{value}` (from {from}): expected {expected}")]
     Invalid {
         key: String,
         value: String,
         from: String,
-        expected: &'static str,
+        expected: String,
     },
 }
 
@@ -130,269 +144,41 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    database_url: Option<String>,
-    timezone: Option<String>,
-    #[serde(default)]
-    platforms: FilePlatforms,
-    #[serde(default)]
-    market_data: FileMarketData,
-    #[serde(default)]
-    memory: FileMemory,
-    #[serde(default)]
-    quota: FileQuota,
-    #[serde(default)]
-    pricing: FilePricing,
-    /// `research = ["gemini", "claude"]`: serde rejects an unknown task type or platform with
-    /// its line and column.
-    #[serde(default)]
-    routing: BTreeMap<TaskType, Vec<Platform>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePlatforms {
-    #[serde(default)]
-    claude: FileHttp,
-    #[serde(default)]
-    chatgpt: FileHttp,
-    #[serde(default)]
-    gemini: FileHttp,
-    #[serde(default)]
-    claude_code: FileClaudeCode,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileHttp {
-    api_key: Option<String>,
-    base_url: Option<String>,
-    model: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileClaudeCode {
-    binary: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileMarketData {
-    cmc_api_key: Option<String>,
-    cmc_base_url: Option<String>,
-    binance_base_url: Option<String>,
-    coinbase_base_url: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileMemory {
-    embed_model_dir: Option<PathBuf>,
-}
-
-/// `[quota.<platform>]` tables; a platform not named has no limits.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileQuota {
-    claude: Option<FileQuotaLimits>,
-    claude_code: Option<FileQuotaLimits>,
-    chatgpt: Option<FileQuotaLimits>,
-    gemini: Option<FileQuotaLimits>,
-    local: Option<FileQuotaLimits>,
-}
-
-impl FileQuota {
-    fn take(&mut self, platform: Platform) -> FileQuotaLimits {
-        match platform {
-            Platform::Claude => self.claude.take(),
-            Platform::ClaudeCode => self.claude_code.take(),
-            Platform::Chatgpt => self.chatgpt.take(),
-            Platform::Gemini => self.gemini.take(),
-            Platform::Local => self.local.take(),
-        }
-        .unwrap_or_default()
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileQuotaLimits {
-    requests_per_day: Option<u64>,
-    tokens_per_day: Option<u64>,
-    /// Parsed by serde, so a bad zone is reported with its line and column.
-    reset_tz: Option<Tz>,
-    daily_budget_usd: Option<f64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePricing {
-    price_file: Option<PathBuf>,
-}
-
-/// Resolves one value: the flag wins, then the first environment variable that is set and
-/// non-empty, then the file, then the default.
-fn resolve<T>(
-    flag: Option<(T, &str)>,
-    env: &dyn Fn(&str) -> Option<String>,
-    env_names: &[&str],
-    parse_env: impl Fn(String) -> T,
-    file: Option<T>,
-    default: Option<T>,
-) -> Setting<T> {
-    if let Some((value, name)) = flag {
-        return Setting {
-            value: Some(value),
-            origin: Origin::Flag,
-            source: Some(name.to_string()),
-        };
-    }
-    for name in env_names {
-        if let Some(v) = env(name).filter(|v| !v.trim().is_empty()) {
-            return Setting {
-                value: Some(parse_env(v)),
-                origin: Origin::Env,
-                source: Some(name.to_string()),
-            };
-        }
-    }
-    if let Some(value) = file {
-        return Setting {
-            value: Some(value),
-            origin: Origin::File,
-            source: None,
-        };
-    }
-    match default {
-        Some(value) => Setting {
-            value: Some(value),
-            origin: Origin::Default,
-            source: None,
-        },
-        None => Setting::unset(),
-    }
-}
-
-fn http_platform(
-    env: &dyn Fn(&str) -> Option<String>,
-    file: FileHttp,
-    key_envs: &[&str],
-    base_envs: &[&str],
-    model_envs: &[&str],
-) -> HttpPlatform {
-    HttpPlatform {
-        api_key: resolve(
-            None,
-            env,
-            key_envs,
-            Secret::from,
-            file.api_key.map(Secret::from),
-            None,
-        ),
-        base_url: resolve(None, env, base_envs, |v| v, file.base_url, None),
-        model: resolve(None, env, model_envs, |v| v, file.model, None),
-    }
-}
-
-/// Resolves a value whose environment form must be parsed: a variable that does not parse is an
-/// error naming it (never silently ignored), then the file, then unset.
-fn resolve_parsed<T>(
-    env: &dyn Fn(&str) -> Option<String>,
-    env_name: &str,
-    key: &str,
-    expected: &'static str,
-    parse: impl Fn(&str) -> Option<T>,
-    file: Option<T>,
-) -> Result<Setting<T>, ConfigError> {
-    let named = resolve(None, env, &[env_name], |v| v, None, None);
-    if let Some(text) = named.value {
-        let value = parse(text.trim()).ok_or_else(|| ConfigError::Invalid {
-            key: key.to_string(),
-            value: text.clone(),
-            from: env_name.to_string(),
-            expected,
-        })?;
-        return Ok(Setting {
-            value: Some(value),
-            origin: Origin::Env,
-            source: named.source,
-        });
-    }
-    Ok(match file {
-        Some(value) => Setting {
-            value: Some(value),
-            origin: Origin::File,
-            source: None,
-        },
-        None => Setting::unset(),
-    })
-}
-
-/// Every platform's quota: `[quota.<platform>]` overridden by `TALAB_QUOTA_<PLATFORM>_<FIELD>`
-/// (e.g. `TALAB_QUOTA_GEMINI_REQUESTS_PER_DAY=250`).
-fn resolve_quota(
-    env: &dyn Fn(&str) -> Option<String>,
-    mut file: FileQuota,
-) -> Result<BTreeMap<Platform, QuotaSettings>, ConfigError> {
-    let mut out = BTreeMap::new();
-    for &platform in Platform::ALL {
-        let limits = file.take(platform);
-        let upper = platform.as_str().to_ascii_uppercase();
-        let var = |field: &str| format!("TALAB_QUOTA_{upper}_{}", field.to_ascii_uppercase());
-        let key = |field: &str| format!("quota.{platform}.{field}");
-        let count = |s: &str| s.parse::<u64>().ok();
-        let dollars = |s: &str| s.parse::<f64>().ok().filter(|d| d.is_finite() && *d >= 0.0);
-        if let Some(usd) = limits.daily_budget_usd.filter(|d| !(d.is_finite() && *d >= 0.0)) {
-            return Err(ConfigError::Invalid {
-                key: key("daily_budget_usd"),
-                value: usd.to_string(),
-                from: "talab.toml".into(),
-                expected: "a non-negative number of US dollars",
-            });
-        }
-        let settings = QuotaSettings {
-            requests_per_day: resolve_parsed(
-                env,
-                &var("requests_per_day"),
-                &key("requests_per_day"),
-                "a whole number of requests",
-                count,
-                limits.requests_per_day,
-            )?,
-            tokens_per_day: resolve_parsed(
-                env,
-                &var("tokens_per_day"),
-                &key("tokens_per_day"),
-                "a whole number of tokens",
-                count,
-                limits.tokens_per_day,
-            )?,
-            reset_tz: resolve_parsed(
-                env,
-                &var("reset_tz"),
-                &key("reset_tz"),
-                "an IANA time zone such as America/Los_Angeles or UTC",
-                |s| s.parse::<Tz>().ok(),
-                limits.reset_tz,
-            )?,
-            daily_budget_usd: resolve_parsed(
-                env,
-                &var("daily_budget_usd"),
-                &key("daily_budget_usd"),
-                "a non-negative number of US dollars",
-                dollars,
-                limits.daily_budget_usd,
-            )?,
-        };
-        out.insert(platform, settings);
-    }
-    Ok(out)
+/// A setting as `config show` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShownSetting {
+    pub value: Option<String>,
+    pub origin: Origin,
+    pub source: Option<String>,
 }
 
 impl Config {
+    /// Every setting unset (no file, no home), every platform with its quota entry: what loading
+    /// starts from.
+    fn unset() -> Config {
+        Config {
+            home: Setting::default(),
+            file: None,
+            database_url: Setting::default(),
+            claude: HttpPlatform::default(),
+            chatgpt: HttpPlatform::default(),
+            gemini: HttpPlatform::default(),
+            claude_code_binary: Setting::default(),
+            cmc_api_key: Setting::default(),
+            cmc_base_url: Setting::default(),
+            binance_base_url: Setting::default(),
+            coinbase_base_url: Setting::default(),
+            embed_model_dir: Setting::default(),
+            timezone: Setting::default(),
+            quota: Platform::ALL
+                .iter()
+                .map(|&p| (p, QuotaSettings::default()))
+                .collect(),
+            price_file: Setting::default(),
+            routing: BTreeMap::new(),
+        }
+    }
+
     /// Loads the configuration from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
         let config = Self::load_with(overrides, &|name| std::env::var(name).ok())?;
@@ -402,19 +188,23 @@ impl Config {
         Ok(config)
     }
 
+    /// Loads the configuration with an explicit environment (tests pass their own): every key of
+    /// [`keys::keys`] from its flag, else its environment variables, else the file, else its default.
+    pub fn load_with(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        load::load(overrides, env)
+    }
+
     /// A warning when the configuration file holds a secret (an API key) and other users may read
     /// it; `None` otherwise (and off Unix, where modes do not say this).
     pub fn exposed_secret_warning(&self) -> Option<String> {
         let file = self.file.as_ref()?;
-        let from_file = |s: &Setting<Secret>| s.value.is_some() && s.origin == Origin::File;
-        let holds_secret = [
-            &self.claude.api_key,
-            &self.chatgpt.api_key,
-            &self.gemini.api_key,
-            &self.cmc_api_key,
-        ]
-        .into_iter()
-        .any(from_file);
+        let holds_secret = keys::keys().iter().filter(|k| k.secret()).any(|k| {
+            let shown = show::shown(k, self);
+            shown.value.is_some() && shown.origin == Origin::File
+        });
         if !holds_secret {
             return None;
         }
@@ -432,153 +222,6 @@ impl Config {
         }
         #[cfg(not(unix))]
         None
-    }
-
-    /// Loads the configuration with an explicit environment (tests pass their own).
-    pub fn load_with(
-        overrides: &Overrides,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let default_home =
-            directories::ProjectDirs::from("", "", "talab").map(|d| d.data_dir().to_path_buf());
-        let home = resolve(None, env, &["TALAB_HOME"], PathBuf::from, None, default_home);
-        let home_dir = home.value.clone().ok_or(ConfigError::NoHome)?;
-
-        let explicit = overrides
-            .config
-            .clone()
-            .or_else(|| env("TALAB_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from));
-        let (file_path, file) = match explicit {
-            Some(path) => {
-                let parsed = read_file(&path)?;
-                (Some(path), parsed)
-            }
-            None => {
-                let path = home_dir.join("talab.toml");
-                if path.exists() {
-                    (Some(path.clone()), read_file(&path)?)
-                } else {
-                    (None, FileConfig::default())
-                }
-            }
-        };
-
-        let default_db = talab_db::DatabaseLocation::default_in(&home_dir).to_string();
-        let flag_db = overrides.database_url.clone().map(|v| (v, "--database-url"));
-        let FileConfig {
-            database_url,
-            timezone,
-            platforms,
-            market_data,
-            memory,
-            quota,
-            pricing,
-            routing,
-        } = file;
-        if let Some((task_type, _)) = routing.iter().find(|(_, p)| p.is_empty()) {
-            return Err(ConfigError::Invalid {
-                key: format!("routing.{task_type}"),
-                value: "[]".into(),
-                from: file_path
-                    .as_ref()
-                    .map_or_else(|| "the config file".into(), |p| p.display().to_string()),
-                expected: "at least one platform (leave the key out for the default order)",
-            });
-        }
-        let timezone = resolve_timezone(env, timezone)?;
-        let quota = resolve_quota(env, quota)?;
-        Ok(Config {
-            database_url: resolve(
-                flag_db,
-                env,
-                &["TALAB_DATABASE_URL"],
-                |v| v,
-                database_url,
-                Some(default_db),
-            ),
-            claude: http_platform(
-                env,
-                platforms.claude,
-                &["ANTHROPIC_API_KEY"],
-                &["TALAB_CLAUDE_BASE_URL", "ANTHROPIC_BASE_URL"],
-                &["TALAB_CLAUDE_MODEL"],
-            ),
-            chatgpt: http_platform(
-                env,
-                platforms.chatgpt,
-                &["OPENAI_API_KEY"],
-                &["TALAB_CHATGPT_BASE_URL", "OPENAI_BASE_URL"],
-                &["TALAB_CHATGPT_MODEL"],
-            ),
-            gemini: http_platform(
-                env,
-                platforms.gemini,
-                &["GEMINI_API_KEY"],
-                &["TALAB_GEMINI_BASE_URL", "GEMINI_BASE_URL"],
-                &["TALAB_GEMINI_MODEL"],
-            ),
-            claude_code_binary: resolve(
-                None,
-                env,
-                &["TALAB_CLAUDE_CODE_BIN"],
-                PathBuf::from,
-                platforms.claude_code.binary,
-                None,
-            ),
-            cmc_api_key: resolve(
-                None,
-                env,
-                &["CMC_API_KEY"],
-                Secret::from,
-                market_data.cmc_api_key.map(Secret::from),
-                None,
-            ),
-            cmc_base_url: resolve(
-                None,
-                env,
-                &["TALAB_CMC_BASE_URL"],
-                |v| v,
-                market_data.cmc_base_url,
-                Some(talab_features::sources::CMC_BASE_URL.to_string()),
-            ),
-            binance_base_url: resolve(
-                None,
-                env,
-                &["TALAB_BINANCE_BASE_URL"],
-                |v| v,
-                market_data.binance_base_url,
-                Some(talab_features::sources::BINANCE_BASE_URL.to_string()),
-            ),
-            coinbase_base_url: resolve(
-                None,
-                env,
-                &["TALAB_COINBASE_BASE_URL"],
-                |v| v,
-                market_data.coinbase_base_url,
-                Some(talab_features::sources::COINBASE_BASE_URL.to_string()),
-            ),
-            embed_model_dir: resolve(
-                None,
-                env,
-                &["TALAB_EMBED_MODEL_DIR"],
-                PathBuf::from,
-                memory.embed_model_dir,
-                None,
-            ),
-            timezone,
-            quota,
-            price_file: resolve(
-                None,
-                env,
-                &["TALAB_PRICE_FILE"],
-                PathBuf::from,
-                pricing.price_file,
-                None,
-            ),
-            routing,
-            home,
-            file: file_path,
-        })
     }
 
     /// The spec's preference table with the `[routing]` overrides applied.
@@ -612,158 +255,17 @@ impl Config {
         self.database_url.value.as_deref().unwrap_or_default()
     }
 
-    /// Every setting as `key → (printable value, origin, source)`, secrets masked.
+    /// Every setting as `key → (printable value, origin, source)`, secrets masked: each key of the
+    /// table (quota and routing keys only when set).
     pub fn entries(&self) -> BTreeMap<String, ShownSetting> {
-        fn show<T>(s: &Setting<T>, f: impl Fn(&T) -> String) -> ShownSetting {
-            ShownSetting {
-                value: s.value.as_ref().map(f),
-                origin: s.origin,
-                source: s.source.clone(),
-            }
-        }
-        let path = |p: &PathBuf| p.display().to_string();
-        let text = |s: &String| s.clone();
-        // Base URLs as `status` shows them: no user, password or query (`?token=`).
-        let base_url = |u: &String| talab_orchestrator::display_url(u);
-        let secret = |s: &Secret| s.to_string();
-        let redacted_url = |u: &String| match talab_db::DatabaseLocation::parse(u) {
-            Ok(loc) => loc.to_string(),
-            Err(_) => "(invalid URL)".to_string(),
-        };
-        let mut out = BTreeMap::new();
-        out.insert("home".to_string(), show(&self.home, path));
-        out.insert("database_url".to_string(), show(&self.database_url, redacted_url));
-        for (name, p) in [
-            ("claude", &self.claude),
-            ("chatgpt", &self.chatgpt),
-            ("gemini", &self.gemini),
-        ] {
-            out.insert(format!("platforms.{name}.api_key"), show(&p.api_key, secret));
-            out.insert(format!("platforms.{name}.base_url"), show(&p.base_url, base_url));
-            out.insert(format!("platforms.{name}.model"), show(&p.model, text));
-        }
-        out.insert(
-            "platforms.claude_code.binary".to_string(),
-            show(&self.claude_code_binary, path),
-        );
-        out.insert(
-            "market_data.cmc_api_key".to_string(),
-            show(&self.cmc_api_key, secret),
-        );
-        for (name, url) in [
-            ("cmc", &self.cmc_base_url),
-            ("binance", &self.binance_base_url),
-            ("coinbase", &self.coinbase_base_url),
-        ] {
-            out.insert(format!("market_data.{name}_base_url"), show(url, base_url));
-        }
-        out.insert(
-            "memory.embed_model_dir".to_string(),
-            show(&self.embed_model_dir, path),
-        );
-        out.insert(
-            "timezone".to_string(),
-            show(&self.timezone, |tz: &Tz| tz.name().to_string()),
-        );
-        out.insert("pricing.price_file".to_string(), show(&self.price_file, path));
-        // Quota keys only when set: twenty "(not set)" lines would hide the settings that matter.
-        for (platform, q) in &self.quota {
-            let mut add = |field: &str, shown: ShownSetting| {
-                if shown.value.is_some() {
-                    out.insert(format!("quota.{platform}.{field}"), shown);
-                }
-            };
-            add("requests_per_day", show(&q.requests_per_day, u64::to_string));
-            add("tokens_per_day", show(&q.tokens_per_day, u64::to_string));
-            add("reset_tz", show(&q.reset_tz, |tz: &Tz| tz.name().to_string()));
-            add("daily_budget_usd", show(&q.daily_budget_usd, f64::to_string));
-        }
-        for (task_type, platforms) in &self.routing {
-            let order: Vec<String> = platforms.iter().map(Platform::to_string).collect();
-            out.insert(
-                format!("routing.{task_type}"),
-                ShownSetting {
-                    value: Some(order.join(", ")),
-                    origin: Origin::File,
-                    source: self.file.as_ref().map(|p| p.display().to_string()),
-                },
-            );
-        }
-        out
+        show::entries(self)
     }
-}
-
-/// A setting as `config show` prints it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ShownSetting {
-    pub value: Option<String>,
-    pub origin: Origin,
-    pub source: Option<String>,
-}
-
-/// The user's time zone: TALAB_TIMEZONE, else the file's `timezone`, else the system's zone, else UTC.
-fn resolve_timezone(
-    env: &dyn Fn(&str) -> Option<String>,
-    file: Option<String>,
-) -> Result<Setting<Tz>, ConfigError> {
-    let system = iana_time_zone::get_timezone()
-        .ok()
-        .and_then(|name| name.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC);
-    let named = resolve(None, env, &["TALAB_TIMEZONE"], |v| v, file, None);
-    match named.value {
-        None => Ok(Setting {
-            value: Some(system),
-            origin: Origin::Default,
-            source: None,
-        }),
-        Some(name) => match name.trim().parse::<Tz>() {
-            Ok(tz) => Ok(Setting {
-                value: Some(tz),
-                origin: named.origin,
-                source: named.source,
-            }),
-            Err(_) => Err(ConfigError::TimeZone {
-                value: name,
-                from: named.source.unwrap_or_else(|| "talab.toml".to_string()),
-            }),
-        },
-    }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    parse_file(path, &text)
-}
-
-fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = match e.span() {
-            Some(span) => line_col(text, span.start),
-            None => (1, 1),
-        };
-        ConfigError::Syntax {
-            path: path.display().to_string(),
-            line,
-            column,
-            message: e.message().trim().replace('\n', " "),
-        }
-    })
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -1105,11 +607,5 @@ mod tests {
             err,
             "quota.claude.tokens_per_day = `lots` (from TALAB_QUOTA_CLAUDE_TOKENS_PER_DAY): expected a whole number of tokens"
         );
-    }
-
-    #[test]
-    fn line_col_counts_from_one() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
 }
