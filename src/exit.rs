@@ -66,6 +66,7 @@ macro_rules! from_library_error {
 }
 
 from_library_error!(
+    crate::flow::error::FlowError,
     talab_db::DbError,
     talab_features::FeatureError,
     talab_memory::MemoryError,
@@ -115,5 +116,13 @@ mod tests {
         // A library error wrapped in another keeps its kind.
         let wrapped = talab_memory::MemoryError::Db(talab_db::DbError::InvalidUrl("x".into()));
         assert_eq!(code(wrapped.into()), 2);
+        // The flow's errors: the library errors inside keep their kind and wording.
+        use crate::flow::error::FlowError;
+        let memory = FlowError::from(talab_memory::MemoryError::EmptyQuery);
+        assert!(memory.to_string().starts_with("memory: "), "{memory}");
+        assert_eq!(code(memory.into()), 2);
+        let missing = FlowError::from(talab_features::FeatureError::NoData { symbol: "BTC".into() });
+        assert_eq!(code(missing.into()), 1);
+        assert_eq!(code(FlowError::Runs("unknown run state 'x'".into()).into()), 1);
     }
 }

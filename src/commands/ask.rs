@@ -47,7 +47,7 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
         memory
             .add(&text, meta)
             .await
-            .map_err(crate::flow::refresh::memory_error)?;
+            .map_err(crate::flow::error::FlowError::from)?;
     }
     if args.json {
         return output::json(&answer);

@@ -18,9 +18,9 @@ use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
-use super::refresh::{REFRESH_KIND, grid_of, memory_error, record_interrupted, thousands};
+use super::error::FlowError;
+use super::refresh::{REFRESH_KIND, grid_of, record_interrupted, thousands};
 use super::runs::{Run, RunState, RunStore, short_id};
-use crate::exit::CliError;
 
 /// Words that make a question about refresh runs.
 const RUN_WORDS: [&str; 7] = ["ema", "emas", "refresh", "refreshes", "run", "ran", "runs"];
@@ -64,7 +64,7 @@ pub async fn ask(
     question: &str,
     now: DateTime<Utc>,
     tz: Tz,
-) -> Result<Answer, CliError> {
+) -> Result<Answer, FlowError> {
     record_interrupted(runs, memory).await?;
     let parsed = time_phrase::parse(question, now, tz);
     let (since, until) = parsed
@@ -85,7 +85,7 @@ pub async fn ask(
         },
         ..SearchRequest::new(query.clone())
     };
-    let found = memory.search_with(&recall).await.map_err(memory_error)?;
+    let found = memory.search_with(&recall).await?;
     let about_runs = query
         .split(|c: char| !c.is_alphanumeric())
         .any(|w| RUN_WORDS.contains(&w.to_ascii_lowercase().as_str()))
@@ -135,7 +135,7 @@ pub async fn ask(
             let context = if ids.is_empty() {
                 String::new()
             } else {
-                memory.get_context(&ids).await.map_err(memory_error)?
+                memory.get_context(&ids).await?
             };
             let mut task = Task::new(
                 TaskType::Research,
@@ -149,11 +149,10 @@ pub async fn ask(
                 .insert("runs".into(), json!(runs_text(&answer.runs, tz)));
             let result = orchestrator.execute(task, true).await;
             if !result.success {
-                return Err(CliError::failure(format!(
-                    "the {} platform could not answer: {}",
-                    result.platform,
-                    result.error.unwrap_or_default()
-                )));
+                return Err(FlowError::NoAnswer {
+                    platform: result.platform.to_string(),
+                    reason: result.error.unwrap_or_default(),
+                });
             }
             answer.answer = result.output;
             answer.answered_by = result.platform.to_string();

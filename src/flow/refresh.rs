@@ -31,9 +31,9 @@ use talab_orchestrator::{
 use tracing::Instrument;
 
 use super::ema_tool::{EMA_REFRESH_TOOL, RUN_ID_KEY, SymbolLog};
+use super::error::FlowError;
 use super::owner;
 use super::runs::{Run, RunState, RunStore, short_id};
-use crate::exit::CliError;
 
 /// `task_type` of refresh memories (metadata), and `kind` of refresh runs.
 pub const REFRESH_KIND: &str = "ema_refresh";
@@ -74,7 +74,7 @@ pub struct Flow {
 impl Flow {
     /// Runs a refresh request end to end (see the module docs). Errors here are the flow's own
     /// (database, memory); a failed refresh is an `Ok` outcome whose run says `success: false`.
-    pub async fn refresh(&self, request: &RefreshRequest) -> Result<RefreshOutcome, CliError> {
+    pub async fn refresh(&self, request: &RefreshRequest) -> Result<RefreshOutcome, FlowError> {
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!("refresh_ema", correlation_id = %correlation_id);
         self.refresh_in_span(request, correlation_id)
@@ -86,7 +86,7 @@ impl Flow {
         &self,
         request: &RefreshRequest,
         correlation_id: String,
-    ) -> Result<RefreshOutcome, CliError> {
+    ) -> Result<RefreshOutcome, FlowError> {
         record_interrupted(&self.runs, self.memory.as_ref()).await?;
         let started_at = Utc::now();
         let symbols: Vec<String> = request.symbols.iter().map(|s| s.trim().to_uppercase()).collect();
@@ -103,15 +103,12 @@ impl Flow {
             },
             ..SearchRequest::new(format!("EMA refresh {}", symbols.join(" ")))
         };
-        let found = self.memory.search_with(&recall).await.map_err(memory_error)?;
+        let found = self.memory.search_with(&recall).await?;
         let context_ids: Vec<String> = found.hits.iter().map(|m| m.id.clone()).collect();
         let context = if context_ids.is_empty() {
             String::new()
         } else {
-            self.memory
-                .get_context(&context_ids)
-                .await
-                .map_err(memory_error)?
+            self.memory.get_context(&context_ids).await?
         };
         tracing::info!(memories = context_ids.len(), "memory context");
 
@@ -154,11 +151,6 @@ impl Flow {
             platform: result.platform.to_string(),
         })
     }
-}
-
-/// A memory error as the flow, `ask` and `refresh-ema` report it: kept as the user's fault or not.
-pub(crate) fn memory_error(e: talab_memory::MemoryError) -> CliError {
-    CliError::of_kind(e.kind(), format!("memory: {e}"))
 }
 
 impl Run {
@@ -245,12 +237,9 @@ fn finish(run: &mut Run, result: &TaskResult, report: Option<&RefreshReport>) {
 }
 
 /// Writes the run's memory sentence and notes its id on the run.
-async fn remember(runs: &RunStore, memory: &dyn MemoryManager, run: &mut Run) -> Result<String, CliError> {
+async fn remember(runs: &RunStore, memory: &dyn MemoryManager, run: &mut Run) -> Result<String, FlowError> {
     let sentence = sentence(run);
-    let memory_id = memory
-        .add(&sentence, memory_metadata(run))
-        .await
-        .map_err(memory_error)?;
+    let memory_id = memory.add(&sentence, memory_metadata(run)).await?;
     run.memory_id = Some(memory_id);
     runs.put(run).await?;
     Ok(sentence)
@@ -288,7 +277,7 @@ fn interrupted_error(run: &Run, last_known: &RefreshReport) -> String {
 /// Finishes, as `interrupted`, every run whose process ended before it did: the run gets what
 /// its symbols had committed (from the symbol log) and a memory. A run another process finishes at
 /// the same moment is finished once, by one of them.
-pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> Result<(), CliError> {
+pub async fn record_interrupted(runs: &RunStore, memory: &dyn MemoryManager) -> Result<(), FlowError> {
     let now = Utc::now();
     for mut run in runs.running().await? {
         if !owner::is_gone(run.owner.as_deref(), run.started_at, now) {
@@ -412,7 +401,7 @@ impl SymbolLog for RunStore {
             .symbol_done(run_id, &outcome.symbol, &outcome_json(outcome))
             .await
         {
-            tracing::warn!(run_id, symbol = %outcome.symbol, error = %e.message(), "symbol not logged");
+            tracing::warn!(run_id, symbol = %outcome.symbol, error = %e, "symbol not logged");
         }
     }
 }

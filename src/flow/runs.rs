@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use talab_db::sqlx::{self, Row};
 use talab_db::{Database, MigrationSet, Tx, on_pool, on_tx};
 
-use crate::exit::CliError;
+use super::error::FlowError;
 
 /// The joined flow's own tables.
 pub static MIGRATIONS: MigrationSet = MigrationSet {
@@ -36,7 +36,7 @@ impl RunState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, CliError> {
+    fn parse(s: &str) -> Result<Self, FlowError> {
         match s {
             "running" => Ok(RunState::Running),
             "done" => Ok(RunState::Done),
@@ -119,13 +119,8 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-fn db_error(e: impl std::fmt::Display) -> CliError {
-    CliError::failure(format!("runs table: {e}"))
-}
-
-/// A query error on the runs tables; a read-only database says so (see [`talab_db::DbError::sort`]).
-fn sql_error(e: sqlx::Error) -> CliError {
-    talab_db::DbError::sort(e).map_or_else(CliError::from, db_error)
+fn db_error(e: impl std::fmt::Display) -> FlowError {
+    FlowError::Runs(e.to_string())
 }
 
 /// The runs table on the shared database.
@@ -135,25 +130,25 @@ pub struct RunStore {
 }
 
 impl RunStore {
-    pub async fn open(db: Database) -> Result<Self, CliError> {
+    pub async fn open(db: Database) -> Result<Self, FlowError> {
         db.migrate(&MIGRATIONS).await?;
         Ok(Self { db })
     }
 
     /// Stores a run, or replaces the stored run with the same id (its start, then its outcome).
-    pub async fn put(&self, run: &Run) -> Result<(), CliError> {
+    pub async fn put(&self, run: &Run) -> Result<(), FlowError> {
         self.upsert(run, "").await.map(|_| ())
     }
 
     /// Replaces a stored run only while it is still running; true for the one process that made
     /// the change (so that only one remembers an interrupted run), false when another was first.
-    pub async fn replace_running(&self, run: &Run) -> Result<bool, CliError> {
+    pub async fn replace_running(&self, run: &Run) -> Result<bool, FlowError> {
         self.upsert(run, " WHERE talab_runs.state = 'running'")
             .await
             .map(|changed| changed == 1)
     }
 
-    async fn upsert(&self, run: &Run, only: &str) -> Result<u64, CliError> {
+    async fn upsert(&self, run: &Run, only: &str) -> Result<u64, FlowError> {
         let sql = format!(
             "INSERT INTO talab_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO UPDATE SET task_id = excluded.task_id, \
@@ -190,9 +185,8 @@ impl RunStore {
                 .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected())
-        })
-        .map_err(sql_error)?;
-        tx.commit().await.map_err(sql_error)?;
+        })?;
+        tx.commit().await?;
         Ok(changed)
     }
 
@@ -200,17 +194,15 @@ impl RunStore {
     /// ([`Tx::begin_locked`]): on SQLite a plain statement gives up after the busy timeout, and a
     /// refresh of many symbols in another process, one transaction after another, can hold the
     /// single write lock that long (seen: "database is locked" from a second refresh).
-    async fn write_lock(&self) -> Result<Tx, CliError> {
+    async fn write_lock(&self) -> Result<Tx, FlowError> {
         Ok(Tx::begin_locked(&self.db, "talab_runs").await?)
     }
 
     /// Records one symbol's outcome (JSON) as the run commits it, so that a kill leaves the facts.
-    pub async fn symbol_done(&self, run_id: &str, symbol: &str, outcome: &str) -> Result<(), CliError> {
+    pub async fn symbol_done(&self, run_id: &str, symbol: &str, outcome: &str) -> Result<(), FlowError> {
         let mut tx = self.write_lock().await?;
-        Self::symbol_done_in(&mut tx, run_id, symbol, outcome)
-            .await
-            .map_err(sql_error)?;
-        tx.commit().await.map_err(sql_error)
+        Self::symbol_done_in(&mut tx, run_id, symbol, outcome).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Records a symbol's outcome inside `tx` (a symbol's own refresh transaction, so the line
@@ -229,16 +221,15 @@ impl RunStore {
     }
 
     /// The symbol outcomes a run recorded as it went (JSON), by symbol.
-    pub async fn symbols_done(&self, run_id: &str) -> Result<Vec<String>, CliError> {
+    pub async fn symbols_done(&self, run_id: &str) -> Result<Vec<String>, FlowError> {
         const SQL: &str = "SELECT outcome FROM talab_run_symbols WHERE run_id = $1 ORDER BY symbol";
-        on_pool!(&self.db, pool => {
+        Ok(on_pool!(&self.db, pool => {
             sqlx::query_scalar(SQL).bind(run_id).fetch_all(pool).await
-        })
-        .map_err(sql_error)
+        })?)
     }
 
     /// Every run still marked running (by live processes, or by ones that were killed).
-    pub async fn running(&self) -> Result<Vec<Run>, CliError> {
+    pub async fn running(&self) -> Result<Vec<Run>, FlowError> {
         self.select(None, None, Some(RunState::Running)).await
     }
 
@@ -247,7 +238,7 @@ impl RunStore {
         &self,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Run>, CliError> {
+    ) -> Result<Vec<Run>, FlowError> {
         self.select(since, until, None).await
     }
 
@@ -257,7 +248,7 @@ impl RunStore {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
         state: Option<RunState>,
-    ) -> Result<Vec<Run>, CliError> {
+    ) -> Result<Vec<Run>, FlowError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM talab_runs WHERE ($1 IS NULL OR started_at >= $1) AND ($2 IS NULL OR started_at < $2)
              AND ($3 IS NULL OR state = $3) ORDER BY started_at, id"
@@ -296,13 +287,12 @@ impl RunStore {
                     })
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()
-        }.await)
-        .map_err(sql_error)?;
+        }.await)?;
         rows.into_iter().map(from_row).collect()
     }
 }
 
-fn from_row(r: RunRow) -> Result<Run, CliError> {
+fn from_row(r: RunRow) -> Result<Run, FlowError> {
     let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(db_error);
     Ok(Run {
         symbols: list(&r.symbols)?,

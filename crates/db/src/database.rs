@@ -4,7 +4,9 @@
 //! password is reported at once with host and port, instead of a pool timing out half a minute
 //! later with no cause.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -23,15 +25,39 @@ const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 /// How long connecting to PostgreSQL may take before it is called unreachable.
 pub const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An open database: a connection pool on one of the two supported backends.
+/// An open database: a connection pool on one of the two supported backends, and what this handle
+/// has already migrated.
 ///
-/// Use [`on_pool!`](crate::on_pool) to run one SQL text on whichever backend this is.
+/// Use [`on_pool!`](crate::on_pool) to run one SQL text on whichever backend this is. Clones share
+/// the pool and the record of migrations: each crate's migrations are checked once per handle, not
+/// on every store opened over it.
 #[derive(Clone)]
-pub enum Database {
+pub struct Database {
+    pool: Pool,
+    /// Sets already brought up to date through this handle: (component, where its migrations
+    /// are, how many), so an edited or a longer set of the same component is still checked.
+    migrated: Arc<Mutex<HashSet<MigratedSet>>>,
+}
+
+/// A migration set as [`Database::migrate`] remembers it.
+type MigratedSet = (&'static str, usize, usize);
+
+/// The connection pool of a [`Database`].
+#[derive(Clone)]
+pub enum Pool {
     /// The embedded default.
     Sqlite(SqlitePool),
     /// A PostgreSQL server.
     Postgres(PgPool),
+}
+
+impl From<Pool> for Database {
+    fn from(pool: Pool) -> Self {
+        Database {
+            pool,
+            migrated: Arc::default(),
+        }
+    }
 }
 
 /// Which backend a [`Database`] is.
@@ -82,7 +108,7 @@ impl Database {
                 } else {
                     open_read_only(path).await
                 };
-                Ok(Database::Sqlite(pool.map_err(fail)?))
+                Ok(Pool::Sqlite(pool.map_err(fail)?).into())
             }
             DatabaseLocation::SqliteMemory => {
                 // Every connection to `:memory:` is a separate database: keep exactly one, forever.
@@ -97,7 +123,7 @@ impl Database {
                             .in_memory(true),
                     )
                     .await?;
-                Ok(Database::Sqlite(pool))
+                Ok(Pool::Sqlite(pool).into())
             }
             DatabaseLocation::Postgres(options) => Self::open_postgres((**options).clone()).await,
         }
@@ -129,24 +155,46 @@ impl Database {
             .max_connections(8)
             .acquire_timeout(POSTGRES_CONNECT_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Database::Postgres(pool))
+        Ok(Pool::Postgres(pool).into())
     }
 
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Database::Sqlite(_) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Applies a crate's pending migrations (idempotent, safe when several processes start at once).
+    /// Through one handle (and its clones) a set is checked once: later calls return at once.
     pub async fn migrate(&self, set: &MigrationSet) -> Result<(), DbError> {
+        let key = (
+            set.component,
+            set.migrations.as_ptr() as usize,
+            set.migrations.len(),
+        );
+        if self.migrated().contains(&key) {
+            return Ok(());
+        }
         // Boxed so the future is checked as `Send` here, where its lifetimes are concrete; left to
         // inference, sqlx's executor bounds make callers' spawned futures fail to prove `Send`.
         let fut: std::pin::Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + '_>> =
             Box::pin(crate::migrate::apply(self, set));
-        fut.await
+        fut.await?;
+        self.migrated().insert(key);
+        Ok(())
+    }
+
+    fn migrated(&self) -> std::sync::MutexGuard<'_, HashSet<MigratedSet>> {
+        self.migrated
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Closes every connection; later use fails.
@@ -260,12 +308,12 @@ impl fmt::Debug for Database {
 impl fmt::Display for Database {
     /// Where this database is, without any password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Database::Sqlite(pool) => {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
                 let name = pool.connect_options().get_filename().display().to_string();
                 write!(f, "sqlite://{name}")
             }
-            Database::Postgres(pool) => {
+            Pool::Postgres(pool) => {
                 DatabaseLocation::Postgres(Box::new((*pool.connect_options()).clone())).fmt(f)
             }
         }

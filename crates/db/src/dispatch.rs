@@ -13,9 +13,9 @@
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::Database::Sqlite($pool) => $body,
-            $crate::Database::Postgres($pool) => $body,
+        match ($db).pool() {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
         }
     };
 }

@@ -45,7 +45,7 @@ pub mod redact;
 pub mod testing;
 mod tx;
 
-pub use database::{Backend, Database};
+pub use database::{Backend, Database, Pool};
 pub use error::{DbError, ErrorKind};
 pub use location::DatabaseLocation;
 pub use migrate::{Migration, MigrationSet};

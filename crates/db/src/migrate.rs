@@ -55,9 +55,9 @@ pub(crate) async fn apply(db: &Database, set: &MigrationSet) -> Result<(), DbErr
     if is_current(db, set).await {
         return Ok(());
     }
-    let applied = match db {
-        Database::Sqlite(pool) => apply_sqlite(pool, set).await,
-        Database::Postgres(pool) => apply_postgres(pool, set).await,
+    let applied = match db.pool() {
+        crate::Pool::Sqlite(pool) => apply_sqlite(pool, set).await,
+        crate::Pool::Postgres(pool) => apply_postgres(pool, set).await,
     };
     applied.map_err(|e| match e {
         DbError::ReadOnly { reason, .. } => DbError::ReadOnly {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::{Database, DbError};
+use crate::{Database, DbError, Pool};
 
 /// How long a writer waits for another writer of the same key before giving up.
 pub const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(600);
@@ -46,9 +46,9 @@ macro_rules! on_tx {
 impl Tx {
     /// A plain transaction (for consistent reads).
     pub async fn begin(db: &Database) -> Result<Self, sqlx::Error> {
-        Ok(match db {
-            Database::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Database::Postgres(p) => Tx::Postgres(p.begin().await?),
+        Ok(match db.pool() {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
 
@@ -60,8 +60,8 @@ impl Tx {
             key: key.to_string(),
             waited_secs: LOCK_WAIT_LIMIT.as_secs(),
         };
-        match db {
-            Database::Sqlite(p) => {
+        match db.pool() {
+            Pool::Sqlite(p) => {
                 // Each attempt waits up to the connection's busy timeout inside SQLite; another
                 // writer's long refresh is a queue to wait in, not an error, up to the limit.
                 let started = Instant::now();
@@ -84,7 +84,7 @@ impl Tx {
                     }
                 }
             }
-            Database::Postgres(p) => {
+            Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 // `lock_timeout` bounds the advisory lock's wait like the SQLite loop above.
                 sqlx::query(&format!(

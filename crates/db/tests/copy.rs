@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use talab_db::copy::CopyIn;
-use talab_db::{Database, Tx};
+use talab_db::{Pool, Tx};
 
 type Row = (String, i64, bool, Option<f64>, DateTime<Utc>, NaiveDate);
 
@@ -13,7 +13,7 @@ async fn copied_rows_read_back_exactly_and_conflicts_fail() {
     let Some(t) = talab_db::testing::postgres().await else {
         return;
     };
-    let Database::Postgres(pool) = &t.db else {
+    let Pool::Postgres(pool) = t.db.pool() else {
         unreachable!("postgres() gives PostgreSQL")
     };
     sqlx::raw_sql(

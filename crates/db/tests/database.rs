@@ -1,7 +1,7 @@
 //! Opening, migrating and sharing SQL across both backends.
 
 use talab_db::testing::{self, TestDb};
-use talab_db::{Backend, Database, DbError, Migration, MigrationSet, on_pool};
+use talab_db::{Backend, Database, DbError, Migration, MigrationSet, Pool, on_pool};
 
 static SET_V1: MigrationSet = MigrationSet {
     component: "probe",
@@ -34,6 +34,42 @@ async fn count_history(db: &Database, component: &str) -> i64 {
         .fetch_one(pool)
         .await)
     .unwrap()
+}
+
+/// Drops the probe's table and history, behind any handle's back.
+async fn undo_probe(db: &Database) {
+    on_pool!(db, pool => async {
+        sqlx::query("DROP TABLE items").execute(pool).await?;
+        sqlx::query("DELETE FROM talab_migrations WHERE component = 'probe'").execute(pool).await.map(|_| ())
+    }.await)
+    .unwrap();
+}
+
+/// Through one handle (and its clones) a set is checked once; a new handle checks again.
+#[tokio::test]
+async fn a_handle_checks_each_set_once_and_a_new_handle_again() {
+    for t in testing::backends().await {
+        let db = &t.db;
+        db.migrate(&SET_V1).await.unwrap();
+        // Undo it behind the handle's back: the handle (and a clone) does not look again.
+        undo_probe(db).await;
+        db.clone().migrate(&SET_V1).await.unwrap();
+        assert_eq!(
+            count_history(db, "probe").await,
+            0,
+            "{}: checked again",
+            t.label()
+        );
+        // A larger set of the same component is checked (and applied) through the same handle.
+        db.migrate(&SET_V2).await.unwrap();
+        assert_eq!(count_history(db, "probe").await, 2, "{}", t.label());
+        // A new handle on the same database checks for itself.
+        undo_probe(db).await;
+        let fresh = Database::connect(&t.url()).await.unwrap();
+        fresh.migrate(&SET_V1).await.unwrap();
+        assert_eq!(count_history(&fresh, "probe").await, 1, "{}", t.label());
+        fresh.close().await;
+    }
 }
 
 #[tokio::test]
@@ -171,7 +207,7 @@ async fn sqlite_uses_wal_and_a_busy_timeout_and_creates_folders() {
     let path = dir.path().join("nested/deeper/talab.db");
     let db = Database::connect(path.to_str().unwrap()).await.unwrap();
     assert_eq!(db.backend(), Backend::Sqlite);
-    let Database::Sqlite(pool) = &db else {
+    let Pool::Sqlite(pool) = db.pool() else {
         unreachable!()
     };
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use talab_db::Database;
+use talab_db::{Database, Pool};
 
 /// Whether a schema of that name exists on the test server.
 async fn schema_exists(name: &str) -> bool {
@@ -38,7 +38,7 @@ async fn a_test_that_panics_inside_a_transaction_leaves_no_schema() {
             let url = t.url();
             let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
             tx.send(schema).unwrap();
-            let Database::Postgres(pool) = &t.db else {
+            let Pool::Postgres(pool) = t.db.pool() else {
                 unreachable!()
             };
             let mut open = pool.begin().await.unwrap();

@@ -4,6 +4,7 @@
 //! place that decides what a symbol may look like, so every table keys on the same spelling.
 
 use serde::{Deserialize, Serialize};
+use talab_db::sqlx;
 use talab_db::{Database, on_pool};
 
 use crate::{FeatureError, MIGRATIONS};

@@ -4,6 +4,7 @@
 //! (the known symbols, the valid timeframe forms, the dates that have data).
 
 use chrono::NaiveDate;
+use talab_db::sqlx;
 
 /// What can go wrong in talab-features.
 #[derive(Debug, thiserror::Error)]

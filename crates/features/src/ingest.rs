@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use talab_db::sqlx;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

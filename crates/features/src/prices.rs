@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};

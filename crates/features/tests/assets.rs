@@ -2,6 +2,7 @@
 //! rows kept across a reopen, and clear errors.
 
 use talab_db::Database;
+use talab_db::sqlx;
 use talab_features::{Asset, AssetRegistry, FeatureError, MIGRATIONS};
 
 fn asset(symbol: &str, cmc_id: Option<i64>, name: &str) -> Asset {

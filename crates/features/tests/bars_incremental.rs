@@ -3,6 +3,7 @@
 //! backends, including a revised and a back-filled day.
 
 use crate::bars_common;
+use talab_db::sqlx;
 
 use bars_common::{d, random_series, tf};
 use proptest::prelude::*;

@@ -4,6 +4,7 @@
 //! rebuilds; and the hourly store's own rules (validation, one source per series).
 
 use crate::support;
+use talab_db::sqlx;
 
 use std::sync::{Arc, Mutex};
 

@@ -2,6 +2,7 @@
 //! independent EMA, incremental = full rebuild (a property), revisions, and bad requests.
 
 use crate::support;
+use talab_db::sqlx;
 
 use std::collections::HashMap;
 use std::path::Path;

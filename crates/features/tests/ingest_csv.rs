@@ -2,6 +2,7 @@
 //! a second source, re-loading and a revised day.
 
 use crate::support;
+use talab_db::sqlx;
 
 use std::path::{Path, PathBuf};
 

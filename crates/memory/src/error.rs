@@ -4,6 +4,7 @@
 //! embedder that made it) is reported as data, never as a panic.
 
 use talab_db::DbError;
+use talab_db::sqlx;
 
 /// Everything a memory operation can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,10 @@
 //! The contract every memory backend fulfils: the seed's `MemoryManager`, in Rust, with a search
 //! that takes filters.
 //!
-//! Stores, stubs and remote backends all implement [`MemoryManager`], so callers (the refresh
-//! flow, `talab ask`, the local `memory_search` tool, `talab memory`) hold an
-//! `Arc<dyn MemoryManager>` and never know which one they talk to.
+//! Stores, stubs and remote backends all implement [`MemoryManager`]. The `talab` binary's refresh
+//! flow, `talab ask` and the local `memory_search` tool talk to memory only through it (as
+//! `Arc<dyn MemoryManager>` / `&dyn MemoryManager`), so a test or another backend can stand in;
+//! `talab memory` also uses what only the embedded store has (paged listing, re-indexing).
 
 use crate::MemoryError;
 use crate::model::{DEFAULT_THRESHOLD, Memory, Metadata};

@@ -5,10 +5,11 @@
 //! the in-memory search index, so searches never see a state the database does not hold.
 
 use std::collections::BTreeMap;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use talab_db::on_pool;
+use talab_db::sqlx::types::Json;
 
 use crate::search::matrix::dot;
 use crate::{

@@ -1,11 +1,14 @@
 //! The memories table on the shared database (SQLite or PostgreSQL): insert with content-hash
 //! dedup, fetch by id, complete paged listing, with an append-only event history.
 //!
-//! This is storage only: it keeps whatever embedding it is given and knows nothing of embedders
-//! or similarity. Searching by meaning is built on top of it.
+//! It computes no embeddings and ranks nothing: it keeps the embedding it is given, checked (finite,
+//! non-empty, named by the embedder that made it, so vectors of two models are never compared),
+//! and renders stored memories as a prompt's context block. Searching by meaning is built on top
+//! of it ([`crate::manager_sql`]).
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
+use talab_db::sqlx;
+use talab_db::sqlx::types::Json;
 use talab_db::{Database, MigrationSet, on_pool};
 
 use crate::context::render_context;

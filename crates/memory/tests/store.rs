@@ -1,6 +1,7 @@
 //! MemoryRecords on every backend: round trips, dedup, concurrency, persistence, paging.
 
 use std::collections::HashSet;
+use talab_db::sqlx;
 
 use serde_json::json;
 use talab_db::{Database, on_pool, testing::backends};

@@ -3,6 +3,7 @@
 //! everything else (routing found nothing, storage failed), with messages a user can act on.
 
 use std::time::Duration;
+use talab_db::sqlx;
 
 use crate::{Platform, TaskType};
 

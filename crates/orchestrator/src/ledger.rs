@@ -3,6 +3,7 @@
 //! recorded at $0 with `priced_known = false`, so unpriced spending is visible instead of hidden.
 
 use std::str::FromStr;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

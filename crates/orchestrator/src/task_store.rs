@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::types::Json;
+use talab_db::sqlx;
+use talab_db::sqlx::types::Json;
 use talab_db::{Database, MigrationSet, nul_byte, on_pool};
 
 use crate::orchestrator::{ATTEMPTS_KEY, ROUTING_KEY};

@@ -2,6 +2,7 @@
 //! listings are newest first and paged, and rows survive reopening the database.
 
 use std::time::Duration;
+use talab_db::sqlx;
 
 use serde_json::{Map, Value, json};
 use talab_db::Database;

@@ -25,7 +25,7 @@ use std::str::FromStr;
 use sqlx::Executor;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::Database;
+use crate::{Database, Pool};
 
 pub mod python;
 pub mod skip;
@@ -61,15 +61,15 @@ impl TestDb {
 
     /// A URL that opens this same database from another process or pool.
     pub fn url(&self) -> String {
-        match (&self.db, &self.schema) {
-            (Database::Sqlite(pool), _) => {
+        match (self.db.pool(), &self.schema) {
+            (Pool::Sqlite(pool), _) => {
                 format!("sqlite://{}", pool.connect_options().get_filename().display())
             }
-            (Database::Postgres(_), Some((url, schema))) => {
+            (Pool::Postgres(_), Some((url, schema))) => {
                 let sep = if url.contains('?') { '&' } else { '?' };
                 format!("{url}{sep}options=-c%20search_path%3D{schema}")
             }
-            (Database::Postgres(_), None) => unreachable!("a PostgreSQL test database always has a schema"),
+            (Pool::Postgres(_), None) => unreachable!("a PostgreSQL test database always has a schema"),
         }
     }
 }
@@ -107,7 +107,7 @@ pub async fn postgres() -> Option<TestDb> {
              another, or run without them: {SKIP_ENV}=postgres"
         )
     });
-    let Database::Postgres(pool) = &admin else {
+    let Pool::Postgres(pool) = admin.pool() else {
         panic!("{PG_URL_ENV} must name a PostgreSQL server")
     };
     sweep_once(pool).await;
@@ -208,7 +208,7 @@ impl Drop for TestDb {
                 .ok()?;
             rt.block_on(async {
                 let admin = Database::connect(&url).await.ok()?;
-                if let Database::Postgres(pool) = &admin {
+                if let Pool::Postgres(pool) = admin.pool() {
                     drop_schema(pool, &schema).await;
                 }
                 admin.close().await;

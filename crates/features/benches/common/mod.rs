@@ -5,9 +5,10 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
+use talab_db::sqlx;
 
 use talab_db::testing::TestDb;
-use talab_db::{Database, on_pool};
+use talab_db::{Pool, on_pool};
 
 /// The test databases to bench on: SQLite and PostgreSQL (as the tests find them), or only the
 /// backend `TALAB_BENCH_BACKEND` names (`sqlite` or `postgres`).
@@ -25,9 +26,9 @@ pub async fn backends() -> Vec<TestDb> {
 
 /// The loader's name, as printed.
 pub fn loader_name(t: &TestDb) -> &'static str {
-    match t.db {
-        Database::Sqlite(_) => "sqlite3 .import",
-        Database::Postgres(_) => "psql \\copy",
+    match t.db.pool() {
+        Pool::Sqlite(_) => "sqlite3 .import",
+        Pool::Postgres(_) => "psql \\copy",
     }
 }
 
@@ -42,8 +43,8 @@ pub async fn loader_baseline(t: &TestDb, tables: &[&str]) -> Option<f64> {
         .map(|t| format!("SELECT * FROM {t}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    match &t.db {
-        Database::Postgres(_) => {
+    match t.db.pool() {
+        Pool::Postgres(_) => {
             let url = t.url();
             let psql = |sql: &str| {
                 let out = Command::new("psql")
@@ -66,7 +67,7 @@ pub async fn loader_baseline(t: &TestDb, tables: &[&str]) -> Option<f64> {
             psql(&format!("\\copy bench_copy FROM '{}'", csv.display()))?;
             Some(started.elapsed().as_secs_f64())
         }
-        Database::Sqlite(_) => {
+        Pool::Sqlite(_) => {
             let file = t.url().trim_start_matches("sqlite://").to_string();
             // The script goes in on stdin: given as an argument, a leading dot-command swallows
             // every line after it.

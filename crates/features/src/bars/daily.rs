@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use talab_db::sqlx;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

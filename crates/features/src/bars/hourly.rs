@@ -8,6 +8,7 @@
 //! unless the caller replaces the series. Unchanged hours are not rewritten.
 
 use std::collections::HashMap;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

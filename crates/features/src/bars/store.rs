@@ -8,9 +8,10 @@
 //! otherwise (a revised or back-filled day, a new first day) rebuilds that timeframe from scratch.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sqlx::Row;
 use talab_db::bulk::{push_rows, rows_per_statement};
 use talab_db::copy::CopyIn;
+use talab_db::sqlx;
+use talab_db::sqlx::Row;
 use talab_db::{Backend, Database, Tx, on_tx};
 
 use super::snapshot::{MultiTfBar, SnapshotBuilder, build_snapshots_into};

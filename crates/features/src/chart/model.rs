@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use talab_db::Database;
+use talab_db::sqlx;
 
 use crate::bars::build_snapshots;
 use crate::signals::{Side, get_definition, trades_for};

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use talab_db::sqlx;
 use talab_db::{Database, on_pool};
 
 use super::table::{STATE_TABLE, table_for};

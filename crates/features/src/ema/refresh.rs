@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use talab_db::sqlx;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{Stream, StreamExt, stream};

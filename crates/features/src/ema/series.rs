@@ -8,6 +8,7 @@
 //! roll-forward/rebuild path serves every timeframe.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use talab_db::sqlx;
 use talab_db::{Tx, on_tx};
 
 use crate::FeatureError;

@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use talab_db::sqlx;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
 use talab_db::bulk::{delete_keys_sql, push_rows, rows_per_statement};
 use talab_db::copy::CopyIn;
+use talab_db::sqlx::Row;
 use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use super::compute::{EmaReject, SavedState, SeriesAction, SeriesResult};

@@ -5,7 +5,8 @@
 //! [`upsert_definition`] adds others (a long/short mirror, an RSI filter, a cooldown).
 
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
+use talab_db::sqlx;
+use talab_db::sqlx::types::Json;
 use talab_db::{Database, on_pool};
 
 use crate::{FeatureError, MIGRATIONS};

@@ -9,10 +9,11 @@
 //! `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), so a crash leaves it before or after, never half.
 
 use std::collections::HashMap;
+use talab_db::sqlx;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
+use talab_db::sqlx::types::Json;
 use talab_db::{Backend, Database, Tx, on_pool, on_tx};
 
 use super::crossover::signal_bars;

@@ -5,6 +5,7 @@
 //! row, derived from the parsed [`Timeframe`], so the table and the parser never disagree.
 
 use serde::Serialize;
+use talab_db::sqlx;
 use talab_db::{Database, on_pool};
 
 use crate::{FeatureError, MIGRATIONS, Timeframe};

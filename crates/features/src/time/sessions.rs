@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use talab_db::sqlx;
 use talab_db::{Database, on_pool};
 
 use crate::{FeatureError, MIGRATIONS};

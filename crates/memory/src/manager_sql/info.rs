@@ -2,6 +2,7 @@
 //! open so a store is never searched with vectors of another model (a dimension mismatch deep
 //! in a dot product is the most reported failure of other memory stores).
 
+use talab_db::sqlx;
 use talab_db::{Database, on_pool};
 
 use crate::{EmbedderIdentity, MemoryError, now_micros};

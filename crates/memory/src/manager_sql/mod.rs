@@ -9,10 +9,11 @@ pub mod info;
 pub mod reindex;
 
 use std::sync::Arc;
+use talab_db::sqlx;
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use talab_db::on_pool;
+use talab_db::sqlx::types::Json;
 use tokio::sync::RwLock;
 
 use crate::search::{IndexEntry, SearchIndex, SearchMode, SearchOutcome, SearchRequest};

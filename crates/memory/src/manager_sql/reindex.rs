@@ -3,6 +3,7 @@
 //! every vector has been re-embedded; until then the store says a reindex is unfinished.
 
 use std::sync::Arc;
+use talab_db::sqlx;
 
 use talab_db::on_pool;
 
