@@ -80,7 +80,8 @@ fn table() -> Vec<Key> {
             Kind::Path(place!(claude_code_binary)),
             "the `claude` program (default: `claude` on PATH)",
         )
-        .env("TALAB_CLAUDE_CODE_BIN"),
+        .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[0])
+        .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[1]),
         Key::new(
             "market_data.cmc_api_key",
             Kind::Secret(place!(cmc_api_key)),

@@ -175,7 +175,7 @@ impl EnvironmentConfig {
     /// `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GEMINI_API_KEY`; base URLs from
     /// `TALAB_<PLATFORM>_BASE_URL`, else the provider's `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL` /
     /// `GEMINI_BASE_URL`; models from `TALAB_<PLATFORM>_MODEL`; Claude Code's program from
-    /// `TALAB_CLAUDE_CODE_BINARY`. (`<PLATFORM>` is CLAUDE, CHATGPT or GEMINI.)
+    /// [`CLAUDE_CODE_BINARY_VARS`]. (`<PLATFORM>` is CLAUDE, CHATGPT or GEMINI.)
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let get = |name: &str| {
             lookup(name)
@@ -199,11 +199,15 @@ impl EnvironmentConfig {
                 http.model = model;
             }
         }
-        if let Some(binary) = get("TALAB_CLAUDE_CODE_BINARY") {
+        if let Some(binary) = CLAUDE_CODE_BINARY_VARS.iter().find_map(|name| get(name)) {
             self.claude_code.binary = Some(PathBuf::from(binary));
         }
     }
 }
+
+/// The environment variables naming Claude Code's program, the first set winning: the name the CLI
+/// documents, then the longer one this crate read before (kept so existing setups still work).
+pub const CLAUDE_CODE_BINARY_VARS: [&str; 2] = ["TALAB_CLAUDE_CODE_BIN", "TALAB_CLAUDE_CODE_BINARY"];
 
 /// Checks every platform's configuration (no network): see [`PlatformStatus`].
 ///
@@ -451,6 +455,15 @@ mod tests {
         assert_eq!(
             cfg.claude_code.binary,
             Some(PathBuf::from("/opt/claude/bin/claude"))
+        );
+        // The CLI's documented name wins over the older one.
+        cfg.apply_env(env(&[
+            ("TALAB_CLAUDE_CODE_BINARY", "/old/claude"),
+            ("TALAB_CLAUDE_CODE_BIN", "/usr/local/bin/claude"),
+        ]));
+        assert_eq!(
+            cfg.claude_code.binary,
+            Some(PathBuf::from("/usr/local/bin/claude"))
         );
         cfg.claude.api_key = Some(Secret::new(" "));
         assert!(!validate_with_path(&cfg, None)[&Platform::Claude].configured);

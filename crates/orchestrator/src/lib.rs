@@ -47,9 +47,9 @@ pub use engine::{
     TIMEOUT_KEY, TalabOrchestrator,
 };
 pub use environment::{
-    CLAUDE_CODE_DEFAULT_BINARY, ClaudeCodeConfig, EnvironmentConfig, HTTP_PLATFORMS, HttpPlatformConfig,
-    PlatformStatus, api_key_var, base_url_vars, display_url, locate_binary, model_var, validate_environment,
-    validate_with_path,
+    CLAUDE_CODE_BINARY_VARS, CLAUDE_CODE_DEFAULT_BINARY, ClaudeCodeConfig, EnvironmentConfig, HTTP_PLATFORMS,
+    HttpPlatformConfig, PlatformStatus, api_key_var, base_url_vars, display_url, locate_binary, model_var,
+    validate_environment, validate_with_path,
 };
 pub use error::{OrchestratorError, PlatformError};
 pub use ledger::{CostGrouping, CostLedger, CostRow, LedgerEntry, PriceLookup};
