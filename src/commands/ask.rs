@@ -41,7 +41,7 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
     .await?;
     if args.remember {
         let mut meta = talab_memory::Metadata::new();
-        meta.insert("task_type".into(), json!("ask"));
+        meta.insert(crate::flow::refresh::TASK_TYPE_KEY.into(), json!("ask"));
         meta.insert("answered_by".into(), json!(answer.answered_by));
         let text = format!("Q: {}\nA: {}", answer.question, answer.answer);
         memory

@@ -19,7 +19,7 @@ use talab_memory::time_phrase;
 use talab_orchestrator::{Orchestrator, Task, TaskType};
 
 use super::error::FlowError;
-use super::refresh::{REFRESH_KIND, grid_of, record_interrupted, thousands};
+use super::refresh::{REFRESH_KIND, TASK_TYPE_KEY, grid_of, record_interrupted, thousands};
 use super::runs::{Run, RunState, RunStore, short_id};
 
 /// Words that make a question about refresh runs.
@@ -92,7 +92,7 @@ pub async fn ask(
         || found
             .hits
             .iter()
-            .any(|m| m.metadata.get("task_type").and_then(|v| v.as_str()) == Some(REFRESH_KIND));
+            .any(|m| m.metadata.get(TASK_TYPE_KEY).and_then(|v| v.as_str()) == Some(REFRESH_KIND));
     let runs_found = if about_runs {
         runs.between(since, until).await?
     } else {

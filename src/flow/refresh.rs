@@ -26,7 +26,8 @@ use talab_features::{
 use talab_memory::search::{Filters, SearchRequest};
 use talab_memory::{MemoryManager, Metadata};
 use talab_orchestrator::{
-    Orchestrator, Platform, STRICT_KEY, TIMEOUT_KEY, TOOL_KEY, Task, TaskResult, TaskType,
+    CORRELATION_ID_KEY, Orchestrator, Platform, STRICT_KEY, TASK_ID_KEY, TIMEOUT_KEY, TOOL_KEY, Task,
+    TaskResult, TaskType,
 };
 use tracing::Instrument;
 
@@ -35,7 +36,9 @@ use super::error::FlowError;
 use super::owner;
 use super::runs::{Run, RunState, RunStore, short_id};
 
-/// `task_type` of refresh memories (metadata), and `kind` of refresh runs.
+/// The memory metadata key that says what kind of work a memory records.
+pub const TASK_TYPE_KEY: &str = "task_type";
+/// [`TASK_TYPE_KEY`] of refresh memories, and `kind` of refresh runs.
 pub const REFRESH_KIND: &str = "ema_refresh";
 /// How many earlier refreshes go into the context.
 const CONTEXT_MEMORIES: usize = 5;
@@ -94,7 +97,7 @@ impl Flow {
         self.runs.put(&run).await?;
 
         let mut filter = Metadata::new();
-        filter.insert("task_type".into(), json!(REFRESH_KIND));
+        filter.insert(TASK_TYPE_KEY.into(), json!(REFRESH_KIND));
         let recall = SearchRequest {
             limit: CONTEXT_MEMORIES,
             filters: Filters {
@@ -124,7 +127,7 @@ impl Flow {
         // The refresh is the lab's own work: if the tool refuses it, no AI platform is asked to
         // stand in (it could not run the tool, and the call would be paid for).
         metadata.insert(STRICT_KEY.into(), json!(true));
-        metadata.insert("correlation_id".into(), json!(correlation_id));
+        metadata.insert(CORRELATION_ID_KEY.into(), json!(correlation_id));
         metadata.insert(RUN_ID_KEY.into(), json!(run.id));
         metadata.insert(TIMEOUT_KEY.into(), json!(REFRESH_TIMEOUT_SECS));
         task.metadata = metadata;
@@ -217,7 +220,7 @@ fn symbol_errors(outcomes: &[SymbolOutcome]) -> String {
 fn finish(run: &mut Run, result: &TaskResult, report: Option<&RefreshReport>) {
     run.task_id = result
         .metadata
-        .get("task_id")
+        .get(TASK_ID_KEY)
         .and_then(Value::as_str)
         .map(str::to_string);
     let error = match report {
@@ -373,16 +376,16 @@ pub fn sentence(run: &Run) -> String {
 
 fn memory_metadata(run: &Run) -> Metadata {
     let mut m = Metadata::new();
-    m.insert("task_type".into(), json!(REFRESH_KIND));
+    m.insert(TASK_TYPE_KEY.into(), json!(REFRESH_KIND));
     m.insert("symbols".into(), json!(run.symbols));
     m.insert("tfs".into(), json!(run.tfs));
     m.insert("periods".into(), json!(run.periods));
     m.insert("rows".into(), json!(run.rows()));
-    m.insert("run_id".into(), json!(run.id));
+    m.insert(RUN_ID_KEY.into(), json!(run.id));
     m.insert("date".into(), json!(run.started_at.date_naive().to_string()));
     m.insert("success".into(), json!(run.success));
     m.insert("state".into(), json!(run.state));
-    m.insert("correlation_id".into(), json!(run.correlation_id));
+    m.insert(CORRELATION_ID_KEY.into(), json!(run.correlation_id));
     m
 }
 
