@@ -18,7 +18,7 @@ use crate::ema::{TfDay, multi_tf_ema};
 use crate::{
     DEFAULT_PERIODS, DEFAULT_TIMEFRAME, EmaCoverage, EmaQuery, EmaRow, FeatureError, FeatureStore,
     RefreshPlan, RefreshReport, RefreshRequest, RefreshWatch, StoredEma, SymbolOutcome, SymbolRefresh,
-    Timeframe, ema_frame, normalise_symbol, normalise_timeframe, validate_period,
+    Timeframe, ema_frame, normalise_symbol, normalise_timeframe,
 };
 
 /// One symbol's closes, one per calendar day from `first_date` (NaN = missing day).
@@ -266,16 +266,7 @@ impl FeatureStore for FeatureStoreStub {
         for tf in &options.tfs {
             Self::only_1d(&tf.code())?;
         }
-        let mut periods = if options.periods.is_empty() {
-            DEFAULT_PERIODS.to_vec()
-        } else {
-            options.periods.clone()
-        };
-        for &p in &periods {
-            validate_period(p)?;
-        }
-        periods.sort_unstable();
-        periods.dedup();
+        let periods = options.resolved_periods()?;
         let mut symbols: Vec<String> = Vec::new();
         for s in &request.symbols {
             let (symbol, series) = self.series_of(s)?;

@@ -23,7 +23,7 @@ use super::request::{RefreshOptions, SymbolRefresh};
 use super::series::{Cadence, Closes};
 use super::table::{self, CALENDAR_TABLE, TF_DAY_TABLE};
 use crate::time::TimeframeRegistry;
-use crate::{DEFAULT_PERIODS, FeatureError, MIGRATIONS, Timeframe, normalise_symbol, validate_period};
+use crate::{FeatureError, MIGRATIONS, Timeframe, normalise_symbol};
 
 /// The EMA engine over one database.
 #[derive(Clone)]
@@ -76,16 +76,7 @@ impl EmaRefresher {
         } else {
             options.tfs.clone()
         };
-        let mut periods = if options.periods.is_empty() {
-            DEFAULT_PERIODS.to_vec()
-        } else {
-            options.periods.clone()
-        };
-        for &p in &periods {
-            validate_period(p)?;
-        }
-        periods.sort_unstable();
-        periods.dedup();
+        let periods = options.resolved_periods()?;
         let mut tfs_sorted = tfs;
         tfs_sorted.sort_by_key(|t| t.sort_order());
         tfs_sorted.dedup();

@@ -10,7 +10,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::{FeatureError, Timeframe};
+use crate::{DEFAULT_PERIODS, FeatureError, Timeframe, validate_period};
 
 /// What to refresh.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +23,24 @@ pub struct RefreshOptions {
     pub through: Option<NaiveDate>,
     /// Rebuild every series from the first day even where a saved state could continue.
     pub full: bool,
+}
+
+impl RefreshOptions {
+    /// The periods computed: the ones asked for (each checked), else [`DEFAULT_PERIODS`];
+    /// ascending, each once.
+    pub fn resolved_periods(&self) -> Result<Vec<usize>, FeatureError> {
+        let mut periods = if self.periods.is_empty() {
+            DEFAULT_PERIODS.to_vec()
+        } else {
+            self.periods.clone()
+        };
+        for &p in &periods {
+            validate_period(p)?;
+        }
+        periods.sort_unstable();
+        periods.dedup();
+        Ok(periods)
+    }
 }
 
 /// What the refresh did for one symbol.
