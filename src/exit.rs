@@ -54,24 +54,26 @@ impl CliError {
     }
 }
 
-/// Every library error reaches the exit code through its own `kind()`.
+/// Every library error reaches the exit code through its own `kind()`, with the command that
+/// fixes it when there is one ([`crate::hints`]).
 macro_rules! from_library_error {
-    ($($error:ty),+) => {
+    ($($error:ty => $hint:path),+ $(,)?) => {
         $(impl From<$error> for CliError {
             fn from(e: $error) -> Self {
-                CliError::of_kind(e.kind(), e.to_string())
+                let hint = $hint(&e).unwrap_or_default();
+                CliError::of_kind(e.kind(), format!("{e}{hint}"))
             }
         })+
     };
 }
 
 from_library_error!(
-    crate::flow::error::FlowError,
-    talab_db::DbError,
-    talab_features::FeatureError,
-    talab_memory::MemoryError,
-    talab_orchestrator::OrchestratorError,
-    talab_orchestrator::QuotaError
+    crate::flow::error::FlowError => crate::hints::flow,
+    talab_db::DbError => crate::hints::none,
+    talab_features::FeatureError => crate::hints::feature,
+    talab_memory::MemoryError => crate::hints::memory,
+    talab_orchestrator::OrchestratorError => crate::hints::none,
+    talab_orchestrator::QuotaError => crate::hints::none,
 );
 
 /// Prints the error and returns its exit code.

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod flow;
+pub mod hints;
 pub mod local_tools;
 pub mod logging;
 pub mod output;

@@ -16,10 +16,7 @@ pub enum FeatureError {
     #[error("database error: {0}")]
     Sql(sqlx::Error),
     /// The symbol is well formed but no asset or series has it.
-    #[error(
-        "unknown symbol '{symbol}'; known symbols: {} (load prices with `talab ingest csv FILE` or `talab ingest fetch`)",
-        list_or_none(known)
-    )]
+    #[error("unknown symbol '{symbol}'; known symbols: {}", list_or_none(known))]
     UnknownSymbol { symbol: String, known: Vec<String> },
     /// The text cannot be a symbol at all.
     #[error(
@@ -61,13 +58,10 @@ pub enum FeatureError {
         last: NaiveDate,
     },
     /// The symbol is known but has no prices yet.
-    #[error("no prices for {symbol} yet; ingest some first")]
+    #[error("no prices for {symbol} yet")]
     NoData { symbol: String },
     /// Intraday timeframes were asked for a symbol without hourly bars.
-    #[error(
-        "no hourly bars for {symbol}; intraday timeframes (NH) are computed from them: load them with \
-         `talab ingest fetch --symbols {symbol} --interval 1h`"
-    )]
+    #[error("no hourly bars for {symbol}; intraday timeframes (NH) are computed from them")]
     NoHourlyBars { symbol: String },
     /// Another asset already has this CoinMarketCap id.
     #[error("CoinMarketCap id {cmc_id} already belongs to {holder}; cannot give it to {symbol} as well")]
@@ -124,7 +118,7 @@ pub enum FeatureError {
     /// the file is part of the series' identity): refused unless replacing.
     #[error(
         "{file} would change {} stored day(s) of {symbol} that came from {}; nothing was written \
-         (pass --replace to let this file's values win)",
+         (an ingest that replaces lets this file's values win)",
         others.iter().map(|(_, n)| n).sum::<usize>(),
         others.iter().map(|(f, n)| format!("{f} ({n})")).collect::<Vec<_>>().join(", ")
     )]
@@ -250,18 +244,12 @@ mod tests {
             symbol: "DOGE".into(),
             known: vec!["BTC".into(), "ETH".into()],
         };
-        assert_eq!(
-            e.to_string(),
-            "unknown symbol 'DOGE'; known symbols: BTC, ETH (load prices with `talab ingest csv FILE` or `talab ingest fetch`)"
-        );
+        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: BTC, ETH");
         let e = FeatureError::UnknownSymbol {
             symbol: "DOGE".into(),
             known: vec![],
         };
-        assert_eq!(
-            e.to_string(),
-            "unknown symbol 'DOGE'; known symbols: none yet (load prices with `talab ingest csv FILE` or `talab ingest fetch`)"
-        );
+        assert_eq!(e.to_string(), "unknown symbol 'DOGE'; known symbols: none yet");
         let e = FeatureError::DateOutOfRange {
             symbol: "BTC".into(),
             date: NaiveDate::from_ymd_opt(2009, 1, 1).unwrap(),

@@ -287,8 +287,8 @@ async fn intraday_timeframes_need_hourly_bars_unless_they_come_from_the_default_
         .unwrap_err();
     assert!(matches!(err, FeatureError::NoHourlyBars { .. }), "{err}");
     assert!(
-        err.to_string().contains("--interval 1h"),
-        "says how to get them: {err}"
+        err.to_string().contains("computed from them"),
+        "says why they are needed: {err}"
     );
 
     // 4H enabled: the default set computes it where hourly bars exist and skips it elsewhere.

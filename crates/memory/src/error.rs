@@ -39,7 +39,7 @@ pub enum MemoryError {
     /// A stored embedding whose bytes do not match its recorded dimension.
     #[error(
         "memory {id}: its stored embedding has {bytes} bytes, which is not {dim} f32 values; \
-         re-embed it with `talab memory reindex`"
+         re-embed the store to repair it"
     )]
     CorruptEmbedding { id: String, bytes: usize, dim: i64 },
     /// Adding kept losing a race with a concurrent delete of the same content.
@@ -58,21 +58,21 @@ pub enum MemoryError {
     /// The store's vectors come from another embedder than the one in use.
     #[error(
         "this memory store holds vectors from {stored}, but the embedder in use is {current}; \
-         their scores cannot be compared. Run `talab memory reindex` to re-embed the store with \
-         {current} (nothing was changed)"
+         their scores cannot be compared; re-embed the store with {current} to use it (nothing was \
+         changed)"
     )]
     EmbedderMismatch { stored: String, current: String },
     /// A reindex to another embedder was started and has not finished.
     #[error(
         "this memory store is being re-embedded from {stored} to {target} (a reindex was interrupted); \
-         run `talab memory reindex` again with {target} to finish it"
+         re-embed it again with {target} to finish"
     )]
     ReindexUnfinished { stored: String, target: String },
     /// An embedder returned something other than one vector of its dimension per text.
     #[error("embedder {embedder} misbehaved: {problem}")]
     EmbedderOutput { embedder: String, problem: String },
     /// No memory has this id.
-    #[error("no memory has the id {0}; `talab memory list` shows the stored ids")]
+    #[error("no memory has the id {0}")]
     NotFound(String),
     /// An update would give a memory the same content as another one in its scope.
     #[error("memory {id}: another memory ({existing}) already holds this content in the same scope")]

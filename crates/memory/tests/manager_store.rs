@@ -118,7 +118,7 @@ async fn another_embedder_is_refused_and_nothing_changes() {
         for needle in [
             "lexical-hash@1 (512 dims)",
             "test-letters@2 (8 dims)",
-            "talab memory reindex",
+            "re-embed the store with test-letters@2",
         ] {
             assert!(message.contains(needle), "{}: {message}", t.label());
         }
