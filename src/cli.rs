@@ -68,6 +68,10 @@ pub enum Command {
     Signals(SignalsArgs),
     /// Draw a price chart with EMAs and signal markers to a PNG or SVG file.
     Chart(ChartArgs),
+    /// Serve the memory and the lab as MCP tools on stdin/stdout (for Claude Code, Claude Desktop,
+    /// Cursor…). Memory tools use the store's default scope ("default"), the same for writes and
+    /// reads and the same as `talab memory`; answers are capped and paginated.
+    Mcp,
 }
 
 #[derive(Debug, Args)]
@@ -629,6 +633,7 @@ impl Command {
             Command::Config(_) => "config",
             Command::Signals(_) => "signals",
             Command::Chart(_) => "chart",
+            Command::Mcp => "mcp",
         }
     }
 }

@@ -11,5 +11,6 @@ pub mod flow;
 pub mod hints;
 pub mod local_tools;
 pub mod logging;
+pub mod mcp;
 pub mod output;
 pub mod wiring;

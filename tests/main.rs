@@ -10,6 +10,7 @@ mod cli_memory;
 mod cli_orchestrator;
 mod cli_signals;
 mod flow;
+mod mcp;
 mod read_only;
 mod red_team;
 mod stubbed_end_to_end;

@@ -15,14 +15,15 @@ use crate::flow::ask::{Answer, ask};
 use crate::flow::runs::RunStore;
 use crate::{output, wiring};
 
-pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
+/// The answer `talab ask` gives (and the MCP `ask` tool): memory and the runs table, through an
+/// AI platform when one is configured.
+pub async fn answer(app: &App, question: &str) -> Result<Answer, CliError> {
     let config = app.config();
-    if args.question.trim().is_empty() {
+    if question.trim().is_empty() {
         return Err(CliError::usage("the question is empty"));
     }
-    let db = app.db().await?;
     let memory = app.memory().await?;
-    let runs = RunStore::open(db.clone()).await?;
+    let runs = RunStore::open(app.db().await?).await?;
     let platform: Option<Arc<dyn Orchestrator>> = if wiring::ai_platform_configured(config) {
         Some(Arc::new(
             wiring::orchestrator(app, wiring::DEFAULT_CALL_TIMEOUT).await?,
@@ -30,15 +31,20 @@ pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let answer = ask(
+    Ok(ask(
         memory.as_ref(),
         &runs,
         platform,
-        &args.question,
+        question,
         Utc::now(),
         wiring::timezone(config),
     )
-    .await?;
+    .await?)
+}
+
+pub async fn run(app: &App, args: AskArgs) -> Result<(), CliError> {
+    let answer = answer(app, &args.question).await?;
+    let memory = app.memory().await?;
     if args.remember {
         let mut meta = talab_memory::Metadata::new();
         meta.insert(crate::flow::refresh::TASK_TYPE_KEY.into(), json!("ask"));

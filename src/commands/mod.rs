@@ -54,5 +54,6 @@ async fn dispatch(app: &App, overrides: &Overrides, command: Command, quiet: boo
         Command::Costs(args) => costs::run(app, args).await,
         Command::Signals(args) => signals::run(app, args).await,
         Command::Chart(args) => chart::run(app, args).await,
+        Command::Mcp => crate::mcp::serve_stdio(app.clone()).await,
     }
 }

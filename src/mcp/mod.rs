@@ -1,0 +1,81 @@
+//! `talab mcp`: the lab's memory and EMAs as tools for AI assistants, over the Model Context
+//! Protocol (the official Rust SDK, `rmcp`), on stdio — what Claude Code, Claude Desktop and
+//! Cursor start.
+//!
+//! The server is one [`App`], like any command: one database handle, the embedding model loaded
+//! once, the same stores and defaults as the CLI, so several servers and CLI commands on one
+//! database see each other's writes (the stores are safe across processes). Tool errors are MCP
+//! tool errors (`isError`) carrying the CLI's one-line messages; nothing but the protocol is
+//! written to stdout (logs go to stderr). Answers are bounded ([`bounds`]).
+
+pub mod bounds;
+mod lab_tools;
+mod memory_tools;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, tool_handler};
+
+use crate::app::App;
+use crate::exit::CliError;
+
+/// What the server tells a client about itself when it connects.
+pub const INSTRUCTIONS: &str = "talab's lab memory and EMAs. Memory tools (search_memories, \
+add_memory, get_memory, update_memory, deprecate_memory, delete_memory, memory_history, \
+memory_context) all work in the store's default scope, the one `talab memory` uses, so what one \
+client adds every client finds. Lab tools: list_assets, get_ema, refresh_ema (recorded and \
+remembered like `talab refresh-ema`), ask (like `talab ask`). Lists are paginated: pass \
+`next_cursor` back as `cursor`.";
+
+/// The MCP server over one [`App`].
+#[derive(Clone)]
+pub struct TalabMcp {
+    app: App,
+    tool_router: ToolRouter<TalabMcp>,
+}
+
+impl TalabMcp {
+    pub fn new(app: App) -> Self {
+        TalabMcp {
+            app,
+            tool_router: Self::memory_router() + Self::lab_router(),
+        }
+    }
+
+    /// The tools' names, sorted.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for TalabMcp {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("talab", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(INSTRUCTIONS.into());
+        info
+    }
+}
+
+/// A library or flow error as a tool error's text: the CLI's one-line message.
+fn failed(e: impl Into<CliError>) -> String {
+    e.into().message().to_string()
+}
+
+/// Serves MCP on stdin/stdout until the client closes it.
+pub async fn serve_stdio(app: App) -> Result<(), CliError> {
+    let server = TalabMcp::new(app)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| CliError::failure(format!("MCP: the client did not initialise: {e}")))?;
+    server
+        .waiting()
+        .await
+        .map_err(|e| CliError::failure(format!("MCP: the session ended with an error: {e}")))?;
+    Ok(())
+}

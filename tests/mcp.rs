@@ -1,0 +1,203 @@
+//! `talab mcp` driven by an independent client, the official MCP Python SDK (PyPI `mcp`), over
+//! stdio, on SQLite and PostgreSQL: every tool with good and bad arguments, pagination, bounded
+//! answers, and the answers checked against the CLI's on the same database.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::{json_ok, ok, talab};
+
+/// The SDK the tests install (a pin: the protocol moves fast).
+const MCP_SDK: (&str, &str) = ("mcp-2.3.0", "mcp==2.3.0");
+
+fn run_client(home: &std::path::Path, url: &str) -> Value {
+    let sdk = talab_db::testing::python::python_path(MCP_SDK.0, &[MCP_SDK.1]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_talab"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PYTHONPATH", &sdk)
+        .env("SERVER_PATH", home)
+        .env("TALAB_HOME", home)
+        .env("TALAB_TIMEZONE", "UTC")
+        .env("TALAB_DATABASE_URL", url)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "the MCP client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the client's report is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn structured<'a>(report: &'a Value, key: &str) -> &'a Value {
+    let call = &report[key];
+    assert_eq!(call["is_error"], false, "{key}: {call}");
+    &call["structured"]
+}
+
+fn tool_error<'a>(report: &'a Value, key: &str) -> &'a str {
+    let call = &report[key];
+    assert_eq!(call["is_error"], true, "{key} should be a tool error: {call}");
+    call["text"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
+    for t in talab_db::testing::backends().await {
+        let label = t.label();
+        let home = tempfile::tempdir().unwrap();
+        let url = t.url();
+        let env = [("TALAB_DATABASE_URL", url.as_str()), ("RUST_LOG", "error")];
+        ok(&talab(
+            home.path(),
+            &["ingest", "synthetic", "--symbols", "BTC", "--days", "2500"],
+            &env,
+        ));
+        let r = run_client(home.path(), &url);
+
+        assert_eq!(r["server"], "talab", "{label}");
+        assert!(r["instructions"].as_str().unwrap().contains("default scope"));
+        let tools: Vec<&str> = r["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        for name in [
+            "add_memory",
+            "ask",
+            "delete_memory",
+            "deprecate_memory",
+            "get_ema",
+            "get_memory",
+            "list_assets",
+            "memory_context",
+            "memory_history",
+            "refresh_ema",
+            "search_memories",
+            "update_memory",
+        ] {
+            assert!(tools.contains(&name), "{label}: no {name} in {tools:?}");
+        }
+        assert_eq!(r["schemas_have_descriptions"], true, "{label}");
+
+        // Added once; the same text again is a duplicate with the same id.
+        let first = &r["add"][0]["structured"];
+        let again = &r["add"][1]["structured"];
+        assert_eq!(
+            (first["duplicate"].clone(), again["duplicate"].clone()),
+            (false.into(), true.into())
+        );
+        assert_eq!(first["id"], again["id"], "{label}");
+        let id = first["id"].as_str().unwrap();
+        // Found again by meaning and tag, first.
+        let hits = structured(&r, "search")["memories"].as_array().unwrap().clone();
+        assert_eq!(hits[0]["id"], id, "{label}: {hits:?}");
+        // Pages of 2: the cursor continues where the first page ended, nothing repeated.
+        let p1 = r["pages"][0]["structured"].clone();
+        let p2 = r["pages"][1]["structured"].clone();
+        assert_eq!(p1["memories"].as_array().unwrap().len(), 2, "{label}: {p1}");
+        assert_eq!(p1["next_cursor"], "2", "{label}");
+        let ids = |p: &Value| -> Vec<String> {
+            p["memories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!p2["memories"].as_array().unwrap().is_empty(), "{label}: {p2}");
+        assert!(ids(&p2).iter().all(|i| !ids(&p1).contains(i)), "{label}");
+        // Bad input is a tool error with the CLI's words; a schema violation never crashes the server.
+        assert!(tool_error(&r, "bad_mode").contains("fuzzy"), "{label}");
+        let missing = tool_error(&r, "missing_id");
+        assert!(missing.contains("no memory has the id no-such-id") && missing.contains("talab memory list"));
+        let no_query = &r["missing_argument"];
+        assert!(
+            no_query["is_error"] == true || no_query["protocol_error"].is_string(),
+            "{label}: {no_query}"
+        );
+        // Bounded: a 100,000-character memory is cut in searches (with how to read it) and every
+        // answer stays under the cap.
+        let big = structured(&r, "big_search")["memories"][0].clone();
+        assert_eq!(big["content_cut"], true, "{label}");
+        assert!(big["content"].as_str().unwrap().contains("call get_memory"));
+        for key in ["big_search", "big_get"] {
+            let chars = r[key]["chars"].as_u64().unwrap() as usize;
+            assert!(
+                chars <= talab::mcp::bounds::MAX_ANSWER_CHARS + 64,
+                "{label}: {key} {chars}"
+            );
+        }
+        assert_eq!(structured(&r, "update")["metadata"]["checked"], true);
+        let events: Vec<&str> = structured(&r, "history")["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, ["add", "update"], "{label}");
+        assert!(
+            structured(&r, "context")["context"]
+                .as_str()
+                .unwrap()
+                .contains("exchange outage")
+        );
+        assert_eq!(structured(&r, "deprecate")["done"], "deprecated");
+        assert_eq!(structured(&r, "delete")["done"], "deleted");
+
+        // The lab: the same assets, EMAs and answers as the CLI.
+        let assets = structured(&r, "assets");
+        assert_eq!(assets["total"], 1, "{label}: {assets}");
+        assert_eq!(assets["assets"][0]["symbol"], "BTC");
+        assert_eq!(assets["assets"][0]["rows"], 2500);
+        let refresh = structured(&r, "refresh");
+        assert_eq!(refresh["success"], true, "{label}: {refresh}");
+        assert!(refresh["rows"].as_i64().unwrap() > 4000, "{label}: {refresh}");
+        assert!(tool_error(&r, "refresh_unknown").contains("unknown symbol 'NOPE'"));
+        let ema = structured(&r, "ema");
+        let cli = json_ok(&talab(
+            home.path(),
+            &["ema", "BTC", "--tf", "1D", "--periods", "10", "--json"],
+            &env,
+        ));
+        let cli_row = &cli.as_array().unwrap()[0];
+        let mcp_row = &ema["rows"][0];
+        assert_eq!(mcp_row["day"], cli_row["day"], "{label}");
+        assert_eq!(
+            mcp_row["ema"].as_f64().unwrap().to_bits(),
+            cli_row["ema"].as_f64().unwrap().to_bits(),
+            "{label}: the same stored value"
+        );
+        let range = structured(&r, "ema_range");
+        assert_eq!(range["rows"].as_array().unwrap().len(), 5, "{label}");
+        assert_eq!(range["next_cursor"], "5", "{label}");
+        let answer = structured(&r, "ask")["answer"].as_str().unwrap().to_string();
+        assert!(answer.contains("BTC"), "{label}: {answer}");
+        let cli_runs = json_ok(&talab(
+            home.path(),
+            &["ask", "what EMAs ran today", "--json"],
+            &env,
+        ));
+        assert_eq!(
+            cli_runs["runs"].as_array().unwrap().len(),
+            1,
+            "{label}: the MCP refresh is a run"
+        );
+        // What the client added is in the CLI's store (same scope, same database).
+        let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
+        let stored = listed["memories"].as_array().unwrap();
+        assert!(stored.iter().any(|m| m["id"] == id), "{label}");
+    }
+}
