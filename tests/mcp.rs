@@ -11,12 +11,15 @@ use crate::util::{json_ok, ok, talab};
 /// The SDK the tests install (a pin: the protocol moves fast).
 const MCP_SDK: (&str, &str) = ("mcp-2.3.0", "mcp==2.3.0");
 
-fn run_client(home: &std::path::Path, url: &str) -> Value {
+/// The Python client (tests/mcp_client.py) with `args`, against `talab mcp` on `url`; not started.
+fn client(home: &std::path::Path, url: &str, args: &[&str]) -> Command {
     let sdk = talab_db::testing::python::python_path(MCP_SDK.0, &[MCP_SDK.1]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
-    let out = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_talab"))
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PYTHONPATH", &sdk)
@@ -24,9 +27,13 @@ fn run_client(home: &std::path::Path, url: &str) -> Value {
         .env("TALAB_HOME", home)
         .env("TALAB_TIMEZONE", "UTC")
         .env("TALAB_DATABASE_URL", url)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("run python3");
+        .env("RUST_LOG", "error");
+    command
+}
+
+/// Runs the client to its report.
+fn report(mut client: Command) -> Value {
+    let out = client.output().expect("run python3");
     assert!(
         out.status.success(),
         "the MCP client failed:\n{}",
@@ -64,7 +71,7 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
             &["ingest", "synthetic", "--symbols", "BTC", "--days", "2500"],
             &env,
         ));
-        let r = run_client(home.path(), &url);
+        let r = report(client(home.path(), &url, &[]));
 
         assert_eq!(r["server"], "talab", "{label}");
         assert!(r["instructions"].as_str().unwrap().contains("default scope"));
@@ -199,5 +206,46 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
         let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
         let stored = listed["memories"].as_array().unwrap();
         assert!(stored.iter().any(|m| m["id"] == id), "{label}");
+    }
+}
+
+/// Four clients (four `talab mcp` processes, as four editor windows start them) each add 250
+/// memories at once: exactly 1,000 are stored, and each client finds each of its own by its text.
+#[tokio::test]
+async fn four_servers_adding_at_once_lose_and_duplicate_nothing() {
+    for t in talab_db::testing::backends().await {
+        let label = t.label();
+        let home = tempfile::tempdir().unwrap();
+        let url = t.url();
+        let children: Vec<_> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|tag| {
+                client(home.path(), &url, &["add", tag, "250"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start a client")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{label}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(r["created"], 250, "{label}: {r}");
+            assert_eq!(r["duplicates"], 0, "{label}: {r}");
+            assert_eq!(r["errors"].as_array().unwrap().len(), 0, "{label}: {r}");
+            assert_eq!(r["missed"].as_array().unwrap().len(), 0, "{label}: {r}");
+        }
+        let env = [("TALAB_DATABASE_URL", url.as_str()), ("RUST_LOG", "error")];
+        let listed = json_ok(&talab(
+            home.path(),
+            &["memory", "list", "--json", "--limit", "1"],
+            &env,
+        ));
+        assert_eq!(listed["total"], 1000, "{label}: {listed}");
     }
 }

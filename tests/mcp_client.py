@@ -1,7 +1,9 @@
 """Drives `talab mcp` over stdio with the official MCP Python SDK and prints what it saw as JSON.
 
-Usage: python3 mcp_client.py TALAB_BINARY  (the environment carries TALAB_HOME and the database)
-The Rust test (tests/mcp.rs) checks the report against the CLI's own answers.
+Usage: python3 mcp_client.py TALAB_BINARY            every tool, good and bad arguments
+       python3 mcp_client.py TALAB_BINARY add TAG N  N memories tagged TAG, then each searched for
+(the environment carries TALAB_HOME and the database). The Rust test (tests/mcp.rs) checks the
+report against the CLI's own answers.
 """
 
 import asyncio
@@ -28,12 +30,39 @@ async def call(session, name, arguments):
     }
 
 
-async def main(binary):
+def server(binary):
     env = dict(os.environ)
     env["PATH"] = env.pop("SERVER_PATH", env.get("PATH", ""))  # the server: no `claude` on PATH
-    params = StdioServerParameters(command=binary, args=["mcp"], env=env)
+    return StdioServerParameters(command=binary, args=["mcp"], env=env)
+
+
+async def add_many(binary, tag, n):
+    """Adds n memories of its own, then searches for each by its text: what a client window does."""
+    texts = [f"note {i} of client {tag}: refreshed asset {tag}{i} after check {i * 7919 % 1000}" for i in range(n)]
+    report = {"created": 0, "duplicates": 0, "errors": [], "missed": []}
+    async with stdio_client(server(binary)) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            ids = []
+            for text in texts:
+                r = await call(session, "add_memory", {"content": text, "tags": [f"client-{tag}"]})
+                if r.get("is_error") or "structured" not in r:
+                    report["errors"].append(r.get("text") or r.get("protocol_error"))
+                    ids.append(None)
+                    continue
+                report["duplicates" if r["structured"]["duplicate"] else "created"] += 1
+                ids.append(r["structured"]["id"])
+            for text, mid in zip(texts, ids):
+                r = await call(session, "search_memories", {"query": text, "limit": 1, "mode": "lexical"})
+                found = (r.get("structured") or {}).get("memories") or []
+                if not found or found[0]["id"] != mid:
+                    report["missed"].append(text)
+    print(json.dumps(report))
+
+
+async def main(binary):
     report = {}
-    async with stdio_client(params) as (read, write):
+    async with stdio_client(server(binary)) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
             report["server"] = init.server_info.name
@@ -83,4 +112,7 @@ async def main(binary):
     print(json.dumps(report))
 
 
-asyncio.run(main(sys.argv[1]))
+if len(sys.argv) == 5 and sys.argv[2] == "add":
+    asyncio.run(add_many(sys.argv[1], sys.argv[3], int(sys.argv[4])))
+else:
+    asyncio.run(main(sys.argv[1]))
