@@ -69,9 +69,19 @@ pub enum Command {
     /// Draw a price chart with EMAs and signal markers to a PNG or SVG file.
     Chart(ChartArgs),
     /// Serve the memory and the lab as MCP tools on stdin/stdout (for Claude Code, Claude Desktop,
-    /// Cursor…). Memory tools use the store's default scope ("default"), the same for writes and
-    /// reads and the same as `talab memory`; answers are capped and paginated.
-    Mcp,
+    /// Cursor…), or over streamable HTTP with --http. Memory tools use the store's default scope
+    /// ("default"), the same for writes and reads and the same as `talab memory`; answers are
+    /// capped and paginated.
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP on this address (at /mcp) instead of stdio, e.g. 127.0.0.1:8765. Beyond
+    /// loopback it needs a token (TALAB_MCP_TOKEN, or mcp.token in the config file), which clients
+    /// then send as `Authorization: Bearer TOKEN`; with one set, every request must carry it.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -633,7 +643,7 @@ impl Command {
             Command::Config(_) => "config",
             Command::Signals(_) => "signals",
             Command::Chart(_) => "chart",
-            Command::Mcp => "mcp",
+            Command::Mcp(_) => "mcp",
         }
     }
 }

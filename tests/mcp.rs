@@ -249,3 +249,106 @@ async fn four_servers_adding_at_once_lose_and_duplicate_nothing() {
         assert_eq!(listed["total"], 1000, "{label}: {listed}");
     }
 }
+
+/// A free loopback port (bound, then released for the server).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `talab mcp --http` with a token: a client sending it works; one without it is refused (401);
+/// beyond loopback, no token means no server.
+#[tokio::test]
+async fn over_http_the_token_is_required_and_checked() {
+    let t = talab_db::testing::sqlite().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = t.url();
+    let token = "test-token-8f2c1d";
+    let env = [
+        ("TALAB_DATABASE_URL", url.as_str()),
+        ("RUST_LOG", "error"),
+        ("TALAB_MCP_TOKEN", token),
+    ];
+    let refused = talab(home.path(), &["mcp", "--http", "0.0.0.0:0"], &env[..2]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        crate::util::text(&refused.stderr)
+    );
+    assert!(crate::util::text(&refused.stderr).contains("TALAB_MCP_TOKEN"));
+
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = home.path().join("server.log");
+    let mut server = crate::util::command(home.path(), &["mcp", "--http", addr.as_str()], &env)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the server did not listen");
+        assert!(server.try_wait().unwrap().is_none(), "the server exited");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let endpoint = format!("http://{addr}/mcp");
+    let with = report(client(home.path(), &url, &["http", endpoint.as_str(), token]));
+    let without = report(client(home.path(), &url, &["http", endpoint.as_str()]));
+    let wrong = report(client(
+        home.path(),
+        &url,
+        &["http", endpoint.as_str(), "test-token-8f2c1e"],
+    ));
+    let statuses: Vec<String> = [None, Some("test-token-8f2c1e"), Some(token)]
+        .into_iter()
+        .map(|bearer| status_of_post(&addr, bearer))
+        .collect();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: String = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("WARN"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(with["server"], "talab", "{with}\nserver warnings:\n{tail}");
+    assert_eq!(with["add"]["is_error"], false, "{with}");
+    assert_eq!(
+        with["search"]["structured"]["memories"][0]["content"],
+        "added over HTTP for the lab"
+    );
+    for refused in [&without, &wrong] {
+        assert!(refused["refused"].is_string(), "{refused}");
+        assert!(refused.get("add").is_none(), "{refused}");
+    }
+    // What the SDK saw as an error is the server's 401; with the token a request gets past it.
+    assert_eq!(statuses[0], "401", "no token");
+    assert_eq!(statuses[1], "401", "a wrong token");
+    assert_ne!(statuses[2], "401", "the token");
+}
+
+/// The HTTP status of an MCP initialize request posted to `addr`, with `bearer` if given.
+fn status_of_post(addr: &str, bearer: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).into_owned()
+}

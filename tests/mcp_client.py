@@ -2,6 +2,7 @@
 
 Usage: python3 mcp_client.py TALAB_BINARY            every tool, good and bad arguments
        python3 mcp_client.py TALAB_BINARY add TAG N  N memories tagged TAG, then each searched for
+       python3 mcp_client.py TALAB_BINARY http URL [TOKEN]  over streamable HTTP: add, search
 (the environment carries TALAB_HOME and the database). The Rust test (tests/mcp.rs) checks the
 report against the CLI's own answers.
 """
@@ -13,6 +14,8 @@ import sys
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 
 async def call(session, name, arguments):
@@ -112,7 +115,27 @@ async def main(binary):
     print(json.dumps(report))
 
 
-if len(sys.argv) == 5 and sys.argv[2] == "add":
+async def over_http(url, token):
+    """The same server over streamable HTTP, with the bearer token when one is given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    report = {}
+    try:
+        async with create_mcp_http_client(headers=headers) as http:
+            async with streamable_http_client(url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    init = await session.initialize()
+                    report["server"] = init.server_info.name
+                    report["tools"] = len((await session.list_tools()).tools)
+                    report["add"] = await call(session, "add_memory", {"content": "added over HTTP for the lab"})
+                    report["search"] = await call(session, "search_memories", {"query": "added over HTTP"})
+    except BaseException as e:  # the SDK raises an exception group when the server refuses
+        report["refused"] = repr(e)
+    print(json.dumps(report))
+
+
+if len(sys.argv) in (4, 5) and sys.argv[2] == "http":
+    asyncio.run(over_http(sys.argv[3], sys.argv[4] if len(sys.argv) == 5 else None))
+elif len(sys.argv) == 5 and sys.argv[2] == "add":
     asyncio.run(add_many(sys.argv[1], sys.argv[3], int(sys.argv[4])))
 else:
     asyncio.run(main(sys.argv[1]))

@@ -54,6 +54,9 @@ async fn dispatch(app: &App, overrides: &Overrides, command: Command, quiet: boo
         Command::Costs(args) => costs::run(app, args).await,
         Command::Signals(args) => signals::run(app, args).await,
         Command::Chart(args) => chart::run(app, args).await,
-        Command::Mcp => crate::mcp::serve_stdio(app.clone()).await,
+        Command::Mcp(args) => match args.http {
+            None => crate::mcp::serve_stdio(app.clone()).await,
+            Some(addr) => crate::mcp::http::serve(app.clone(), addr).await,
+        },
     }
 }

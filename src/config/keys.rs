@@ -83,6 +83,12 @@ fn table() -> Vec<Key> {
         .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[0])
         .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[1]),
         Key::new(
+            "mcp.token",
+            Kind::Secret(place!(mcp_token)),
+            "the bearer token `talab mcp --http` asks of clients (required beyond loopback)",
+        )
+        .env("TALAB_MCP_TOKEN"),
+        Key::new(
             "market_data.cmc_api_key",
             Kind::Secret(place!(cmc_api_key)),
             "CoinMarketCap's API key",

@@ -98,6 +98,8 @@ pub struct Config {
     pub binance_base_url: Setting<String>,
     pub coinbase_base_url: Setting<String>,
     pub embed_model_dir: Setting<PathBuf>,
+    /// The bearer token `talab mcp --http` requires of clients.
+    pub mcp_token: Setting<Secret>,
     /// Where people read times (`ask`'s "today", tables): an IANA zone.
     pub timezone: Setting<Tz>,
     /// Quota limits of each platform (every platform has an entry, mostly unset).
@@ -169,6 +171,7 @@ impl Config {
             binance_base_url: Setting::default(),
             coinbase_base_url: Setting::default(),
             embed_model_dir: Setting::default(),
+            mcp_token: Setting::default(),
             timezone: Setting::default(),
             quota: Platform::ALL
                 .iter()

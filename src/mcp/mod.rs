@@ -9,6 +9,7 @@
 //! written to stdout (logs go to stderr). Answers are bounded ([`bounds`]).
 
 pub mod bounds;
+pub mod http;
 mod lab_tools;
 mod memory_tools;
 
