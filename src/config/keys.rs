@@ -354,7 +354,7 @@ mod tests {
             .filter(|k| k.secret())
             .map(|k| k.name.as_str())
             .collect();
-        assert_eq!(secrets.len(), 4, "{secrets:?}");
+        assert_eq!(secrets.len(), 5, "{secrets:?}");
         for name in secrets {
             assert_eq!(shown[name].value.as_deref(), Some("***"), "{name}");
         }
