@@ -94,6 +94,10 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
             "refresh_ema",
             "search_memories",
             "update_memory",
+            "list_tasks",
+            "costs",
+            "signals_summary",
+            "memory_health",
         ] {
             assert!(tools.contains(&name), "{label}: no {name} in {tools:?}");
         }
@@ -202,6 +206,18 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
             1,
             "{label}: the MCP refresh is a run"
         );
+        // The records: the refresh's task, its cost ($0, local), the signals, the store's health.
+        let tasks = structured(&r, "tasks");
+        assert_eq!(tasks["total"], 1, "{label}: {tasks}");
+        assert_eq!(tasks["rows"][0]["platform"], "local", "{label}: {tasks}");
+        assert_eq!(tasks["rows"][0]["success"], true, "{label}");
+        let costs = &structured(&r, "costs")["report"];
+        assert_eq!(costs["total"]["calls"], 1, "{label}: {costs}");
+        assert_eq!(costs["total"]["cost_usd"], 0.0, "{label}: {costs}");
+        assert!(tool_error(&r, "bad_costs").contains("weekday"));
+        assert!(structured(&r, "signals")["report"].is_array(), "{label}");
+        let health = &structured(&r, "health")["report"];
+        assert!(health["checked"].as_u64().unwrap() >= 5, "{label}: {health}");
         // What the client added is in the CLI's store (same scope, same database).
         let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
         let stored = listed["memories"].as_array().unwrap();

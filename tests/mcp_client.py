@@ -110,6 +110,11 @@ async def main(binary):
             report["ema_range"] = await call(session, "get_ema", {
                 "symbol": "BTC", "from": "2020-01-01", "to": "2020-12-31", "periods": [20], "limit": 5})
             report["ask"] = await call(session, "ask", {"question": "what EMAs ran today"})
+            report["tasks"] = await call(session, "list_tasks", {"limit": 5})
+            report["costs"] = await call(session, "costs", {"by": "platform"})
+            report["bad_costs"] = await call(session, "costs", {"by": "weekday"})
+            report["signals"] = await call(session, "signals_summary", {})
+            report["health"] = await call(session, "memory_health", {})
             report["deprecate"] = await call(session, "deprecate_memory", {"id": mid, "reason": "superseded"})
             report["delete"] = await call(session, "delete_memory", {"id": big["structured"]["id"]})
     print(json.dumps(report))

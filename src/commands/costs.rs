@@ -22,7 +22,7 @@ struct Report {
 }
 
 /// Midnight of `day` in the user's zone.
-fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>, CliError> {
+pub(crate) fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>, CliError> {
     let tz = wiring::timezone(config);
     let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
     tz.from_local_datetime(&midnight)

@@ -5,7 +5,7 @@ pub mod ask;
 mod batch;
 mod chart;
 mod config;
-mod costs;
+pub(crate) mod costs;
 pub mod demo;
 pub mod ema;
 mod ingest;

@@ -12,6 +12,7 @@ pub mod bounds;
 pub mod http;
 mod lab_tools;
 mod memory_tools;
+mod record_tools;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
@@ -25,8 +26,8 @@ pub const INSTRUCTIONS: &str = "talab's lab memory and EMAs. Memory tools (searc
 add_memory, get_memory, update_memory, deprecate_memory, delete_memory, memory_history, \
 memory_context) all work in the store's default scope, the one `talab memory` uses, so what one \
 client adds every client finds. Lab tools: list_assets, get_ema, refresh_ema (recorded and \
-remembered like `talab refresh-ema`), ask (like `talab ask`). Lists are paginated: pass \
-`next_cursor` back as `cursor`.";
+remembered like `talab refresh-ema`), ask (like `talab ask`). Records (read-only): list_tasks, \
+costs, signals_summary, memory_health. Lists are paginated: pass `next_cursor` back as `cursor`.";
 
 /// The MCP server over one [`App`].
 #[derive(Clone)]
@@ -39,7 +40,7 @@ impl TalabMcp {
     pub fn new(app: App) -> Self {
         TalabMcp {
             app,
-            tool_router: Self::memory_router() + Self::lab_router(),
+            tool_router: Self::memory_router() + Self::lab_router() + Self::record_router(),
         }
     }
 

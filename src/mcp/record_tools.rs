@@ -1,0 +1,144 @@
+//! The read-only record tools: the stored AI tasks, what they cost, the signals' results, and the
+//! memory store's health — what an assistant needs to explain what the lab did and spent.
+
+use chrono::NaiveDate;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use talab_memory::ops::HealthOptions;
+use talab_orchestrator::{CostGrouping, CostLedger, TaskStore};
+
+use super::bounds;
+use super::{TalabMcp, failed};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TasksArgs {
+    /// At most this many tasks, newest first (default 10, at most 100).
+    pub limit: Option<usize>,
+    /// Where to continue: the `next_cursor` of the previous answer.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Rows {
+    /// One object per row.
+    pub rows: Vec<Value>,
+    /// Rows in all.
+    pub total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CostsArgs {
+    /// Only tasks from this day on (YYYY-MM-DD, in the configured time zone).
+    pub since: Option<NaiveDate>,
+    /// Group by `platform` (default), `model` or `day`.
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SignalsArgs {
+    /// One signal (e.g. ema_9_21_long); default: all.
+    pub signal: Option<String>,
+    /// One asset; default: all.
+    pub symbol: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Report {
+    /// The report, as `talab … --json` gives it.
+    pub report: Value,
+}
+
+#[tool_router(router = record_router, vis = "pub(super)")]
+impl TalabMcp {
+    #[tool(
+        description = "The AI tasks run so far, newest first: type, platform, success, tokens, cost, error. Paginated."
+    )]
+    async fn list_tasks(&self, Parameters(a): Parameters<TasksArgs>) -> Result<Json<Rows>, String> {
+        let store = TaskStore::open(self.app.db().await.map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        let offset = bounds::cursor(a.cursor.as_deref())?;
+        let page = store
+            .list(offset as u64, bounds::items(a.limit) as u64)
+            .await
+            .map_err(failed)?;
+        let mut rows: Vec<Value> = page
+            .items
+            .iter()
+            .map(|t| {
+                let r = &t.result;
+                json!({
+                    "id": t.id, "created_at": t.created_at.to_rfc3339(), "type": r.task.task_type,
+                    "platform": r.platform, "success": r.success, "tokens": r.tokens_used,
+                    "cost_usd": r.cost, "error": r.error,
+                    "prompt": bounds::preview(&r.task.prompt, 200, "see `talab tasks show ID`").0,
+                })
+            })
+            .collect();
+        bounds::fit(&mut rows, |rows| rows.to_vec());
+        let end = offset + rows.len();
+        Ok(Json(Rows {
+            rows,
+            total: page.total,
+            next_cursor: ((end as u64) < page.total).then(|| end.to_string()),
+        }))
+    }
+
+    #[tool(
+        description = "What the AI tasks cost, by platform, model or day, with the total (as `talab costs`)."
+    )]
+    async fn costs(&self, Parameters(a): Parameters<CostsArgs>) -> Result<Json<Report>, String> {
+        let by = match a.by.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("platform") => CostGrouping::Platform,
+            Some("model") => CostGrouping::Model,
+            Some("day") => CostGrouping::Day,
+            Some(other) => return Err(format!("by '{other}' is not one of platform, model, day")),
+        };
+        let since = a
+            .since
+            .map(|d| crate::commands::costs::start_of(self.app.config(), d))
+            .transpose()
+            .map_err(|e| e.message().to_string())?;
+        let store = TaskStore::open(self.app.db().await.map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        let ledger = CostLedger::for_store(&store).await.map_err(failed)?;
+        let rows = ledger.summary(since, by).await.map_err(failed)?;
+        let total = ledger.total(since).await.map_err(failed)?;
+        Ok(Json(Report {
+            report: json!({"by": by, "since": since, "rows": rows, "total": total}),
+        }))
+    }
+
+    #[tool(
+        description = "The EMA-crossover signals' results: trades, open trades, win rate, mean and total P&L, max drawdown (as `talab signals summary`)."
+    )]
+    async fn signals_summary(&self, Parameters(a): Parameters<SignalsArgs>) -> Result<Json<Report>, String> {
+        let db = self.app.db().await.map_err(failed)?;
+        let mut sums = talab_features::signals::summary(&db, a.signal.as_deref(), a.symbol.as_deref())
+            .await
+            .map_err(failed)?;
+        bounds::fit(&mut sums, |s| s.to_vec());
+        Ok(Json(Report { report: json!(sums) }))
+    }
+
+    #[tool(
+        description = "The memory store's health: stale memories, ones missing the usual metadata, near-duplicates (as `talab memory health`)."
+    )]
+    async fn memory_health(&self) -> Result<Json<Report>, String> {
+        let manager = self.app.memory().await.map_err(failed)?;
+        let report = manager.health(&HealthOptions::default()).await.map_err(failed)?;
+        let (text, _) = bounds::preview(
+            &serde_json::to_string(&report).unwrap_or_default(),
+            bounds::MAX_ANSWER_CHARS / 2,
+            "run `talab memory health --json` for all of it",
+        );
+        let report = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok(Json(Report { report }))
+    }
+}
