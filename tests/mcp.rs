@@ -218,6 +218,11 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
         assert!(structured(&r, "signals")["report"].is_array(), "{label}");
         let health = &structured(&r, "health")["report"];
         assert!(health["checked"].as_u64().unwrap() >= 5, "{label}: {health}");
+        assert_eq!(
+            health["found"]["stale"].as_u64(),
+            Some(health["stale"].as_array().unwrap().len() as u64),
+            "{label}: nothing cut from a small store"
+        );
         // What the client added is in the CLI's store (same scope, same database).
         let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
         let stored = listed["memories"].as_array().unwrap();

@@ -13,8 +13,9 @@ use crate::config::Config;
 use crate::exit::CliError;
 use crate::{output, wiring};
 
+/// What `talab costs --json` prints (and the MCP `costs` tool answers).
 #[derive(Serialize)]
-struct Report {
+pub(crate) struct Report {
     by: CostGrouping,
     since: Option<DateTime<Utc>>,
     rows: Vec<CostRow>,
@@ -22,7 +23,7 @@ struct Report {
 }
 
 /// Midnight of `day` in the user's zone.
-pub(crate) fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>, CliError> {
+fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>, CliError> {
     let tz = wiring::timezone(config);
     let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
     tz.from_local_datetime(&midnight)
@@ -31,26 +32,27 @@ pub(crate) fn start_of(config: &Config, day: NaiveDate) -> Result<DateTime<Utc>,
         .ok_or_else(|| CliError::usage(format!("{day} has no midnight in {tz}")))
 }
 
-pub async fn run(app: &App, args: CostsArgs) -> Result<(), CliError> {
-    let config = app.config();
-    let since = args.since.map(|d| start_of(config, d)).transpose()?;
-    let by = match args.by {
+/// The spending since `since` (a day in the user's zone), summed by `by`, with the total.
+pub(crate) async fn report(app: &App, since: Option<NaiveDate>, by: CostsBy) -> Result<Report, CliError> {
+    let since = since.map(|d| start_of(app.config(), d)).transpose()?;
+    let by = match by {
         CostsBy::Platform => CostGrouping::Platform,
         CostsBy::Model => CostGrouping::Model,
         CostsBy::Day => CostGrouping::Day,
     };
-    let db = app.db().await?;
-    let store = TaskStore::open(db.clone()).await?;
+    let store = TaskStore::open(app.db().await?).await?;
     let ledger = CostLedger::for_store(&store).await?;
-    let rows = ledger.summary(since, by).await;
-    let total = ledger.total(since).await;
-    db.close().await;
-    let report = Report {
+    Ok(Report {
         by,
         since,
-        rows: rows?,
-        total: total?,
-    };
+        rows: ledger.summary(since, by).await?,
+        total: ledger.total(since).await?,
+    })
+}
+
+pub async fn run(app: &App, args: CostsArgs) -> Result<(), CliError> {
+    let report = report(app, args.since, args.by).await?;
+    let by = report.by;
     if args.json {
         return output::json(&report);
     }
@@ -83,8 +85,8 @@ pub async fn run(app: &App, args: CostsArgs) -> Result<(), CliError> {
             r.unpriced_calls.to_string(),
         ]);
     }
-    match since {
-        Some(t) => println!("since {}", wiring::local_time(config, t)),
+    match report.since {
+        Some(t) => println!("since {}", wiring::local_time(app.config(), t)),
         None => println!("all recorded calls"),
     }
     println!("{table}");

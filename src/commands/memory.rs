@@ -81,7 +81,7 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             };
             let mut metadata = parse_meta(&meta)?;
             if !tags.is_empty() {
-                metadata.insert("tags".into(), Value::from(tags));
+                metadata.insert(talab_memory::search::TAGS_KEY.into(), Value::from(tags));
             }
             let Inserted { id, created } = manager.insert(&content, metadata).await?;
             if json {

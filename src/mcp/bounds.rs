@@ -34,7 +34,7 @@ pub fn preview(text: &str, max: usize, rest: &str) -> (String, bool) {
 /// returns how many were dropped.
 pub fn fit<T, A: Serialize>(list: &mut Vec<T>, answer: impl Fn(&[T]) -> A) -> usize {
     let mut dropped = 0;
-    while !list.is_empty() && size(&answer(list)) > MAX_ANSWER_CHARS {
+    while !list.is_empty() && !fits(&answer(list)) {
         list.pop();
         dropped += 1;
     }
@@ -64,6 +64,11 @@ pub fn page<T: Clone + Serialize>(
     fit(&mut shown, |shown| shown.to_vec());
     let end = offset + shown.len();
     Ok((shown, (end < total).then(|| end.to_string())))
+}
+
+/// Whether `answer` serialises within [`MAX_ANSWER_CHARS`].
+pub fn fits<A: Serialize>(answer: &A) -> bool {
+    size(answer) <= MAX_ANSWER_CHARS
 }
 
 fn size<A: Serialize>(answer: &A) -> usize {

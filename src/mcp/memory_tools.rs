@@ -11,11 +11,12 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use talab_memory::search::{Filters, SearchMode, SearchRequest};
+use talab_memory::search::{Filters, SearchMode, SearchRequest, TAGS_KEY};
 use talab_memory::{DEFAULT_CONTEXT_BUDGET, Memory, MemoryManager};
 
 use super::bounds::{self, PREVIEW_CHARS};
 use super::{TalabMcp, failed};
+use crate::cli::ModeArg;
 
 /// A memory as the tools return it (no vector; long content cut, see [`bounds`]).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -163,9 +164,9 @@ impl TalabMcp {
         let manager = self.app.memory().await.map_err(failed)?;
         let limit = bounds::items(a.limit);
         let offset = bounds::cursor(a.cursor.as_deref())?;
-        let mut metadata = a.metadata.unwrap_or_default();
+        let metadata = a.metadata.unwrap_or_default();
         if let Some(tags) = &a.tags
-            && metadata.contains_key("tags")
+            && metadata.contains_key(TAGS_KEY)
         {
             return Err(format!(
                 "give tags either as `tags` or in metadata, not both ({tags:?})"
@@ -175,9 +176,12 @@ impl TalabMcp {
             query: a.query,
             threshold: a.threshold,
             limit: offset + limit + 1,
-            mode: mode(a.mode.as_deref())?,
+            mode: match a.mode.as_deref() {
+                None => SearchMode::Hybrid,
+                Some(mode) => super::choice::<ModeArg>("mode", mode)?.into(),
+            },
             filters: Filters {
-                metadata_eq: std::mem::take(&mut metadata),
+                metadata_eq: metadata,
                 tags_all: a.tags.unwrap_or_default(),
                 since: a.since.as_deref().map(|t| time("since", t)).transpose()?,
                 until: a.until.as_deref().map(|t| time("until", t)).transpose()?,
@@ -213,7 +217,7 @@ impl TalabMcp {
         let manager = self.app.memory().await.map_err(failed)?;
         let mut metadata = a.metadata.unwrap_or_default();
         if let Some(tags) = a.tags {
-            metadata.insert("tags".into(), Value::from(tags));
+            metadata.insert(TAGS_KEY.into(), Value::from(tags));
         }
         let inserted = manager.insert(&a.content, metadata).await.map_err(failed)?;
         Ok(Json(AddOut {
@@ -294,15 +298,6 @@ impl TalabMcp {
         let budget = DEFAULT_CONTEXT_BUDGET.min(bounds::MAX_ANSWER_CHARS / 2);
         let (context, _) = bounds::preview(&context, budget, "ask for fewer ids");
         Ok(Json(ContextOut { context }))
-    }
-}
-
-fn mode(name: Option<&str>) -> Result<SearchMode, String> {
-    match name.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("hybrid") => Ok(SearchMode::Hybrid),
-        Some("vector") => Ok(SearchMode::Vector),
-        Some("lexical") => Ok(SearchMode::Lexical),
-        Some(other) => Err(format!("mode '{other}' is not one of hybrid, vector, lexical")),
     }
 }
 

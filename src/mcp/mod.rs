@@ -64,6 +64,18 @@ impl ServerHandler for TalabMcp {
     }
 }
 
+/// A fixed-choice argument read as the CLI reads the same flag (any case), or the tool error
+/// listing the choices.
+fn choice<T: clap::ValueEnum>(what: &str, text: &str) -> Result<T, String> {
+    T::from_str(text, true).map_err(|_| {
+        let known: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        format!("{what} '{text}' is not one of {}", known.join(", "))
+    })
+}
+
 /// A library or flow error as a tool error's text: the CLI's one-line message.
 fn failed(e: impl Into<CliError>) -> String {
     e.into().message().to_string()

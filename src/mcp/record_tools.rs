@@ -8,10 +8,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use talab_memory::ops::HealthOptions;
-use talab_orchestrator::{CostGrouping, CostLedger, TaskStore};
+use talab_orchestrator::TaskStore;
 
 use super::bounds;
 use super::{TalabMcp, failed};
+use crate::cli::CostsBy;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TasksArgs {
@@ -93,25 +94,15 @@ impl TalabMcp {
         description = "What the AI tasks cost, by platform, model or day, with the total (as `talab costs`)."
     )]
     async fn costs(&self, Parameters(a): Parameters<CostsArgs>) -> Result<Json<Report>, String> {
-        let by = match a.by.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("platform") => CostGrouping::Platform,
-            Some("model") => CostGrouping::Model,
-            Some("day") => CostGrouping::Day,
-            Some(other) => return Err(format!("by '{other}' is not one of platform, model, day")),
+        let by = match a.by.as_deref() {
+            None => CostsBy::Platform,
+            Some(by) => super::choice::<CostsBy>("by", by)?,
         };
-        let since = a
-            .since
-            .map(|d| crate::commands::costs::start_of(self.app.config(), d))
-            .transpose()
-            .map_err(|e| e.message().to_string())?;
-        let store = TaskStore::open(self.app.db().await.map_err(failed)?)
+        let report = crate::commands::costs::report(&self.app, a.since, by)
             .await
-            .map_err(failed)?;
-        let ledger = CostLedger::for_store(&store).await.map_err(failed)?;
-        let rows = ledger.summary(since, by).await.map_err(failed)?;
-        let total = ledger.total(since).await.map_err(failed)?;
+            .map_err(|e| e.message().to_string())?;
         Ok(Json(Report {
-            report: json!({"by": by, "since": since, "rows": rows, "total": total}),
+            report: json!(report),
         }))
     }
 
@@ -128,17 +119,32 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "The memory store's health: stale memories, ones missing the usual metadata, near-duplicates (as `talab memory health`)."
+        description = "The memory store's health: stale memories, ones missing the usual metadata, near-duplicates (as `talab memory health`); `found` counts each in full when the lists are cut to fit."
     )]
     async fn memory_health(&self) -> Result<Json<Report>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
-        let report = manager.health(&HealthOptions::default()).await.map_err(failed)?;
-        let (text, _) = bounds::preview(
-            &serde_json::to_string(&report).unwrap_or_default(),
-            bounds::MAX_ANSWER_CHARS / 2,
-            "run `talab memory health --json` for all of it",
-        );
-        let report = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let mut report = manager.health(&HealthOptions::default()).await.map_err(failed)?;
+        let found = json!({
+            "stale": report.stale.len(),
+            "missing_metadata": report.missing_metadata.len(),
+            "duplicates": report.duplicates.len(),
+        });
+        // Too many findings to send: the longest list gives way first (the counts stay whole).
+        while !bounds::fits(&report) {
+            let lens = [
+                report.stale.len(),
+                report.missing_metadata.len(),
+                report.duplicates.len(),
+            ];
+            match lens.iter().enumerate().max_by_key(|(_, n)| **n) {
+                Some((_, 0)) | None => break,
+                Some((0, _)) => drop(report.stale.pop()),
+                Some((1, _)) => drop(report.missing_metadata.pop()),
+                Some(_) => drop(report.duplicates.pop()),
+            }
+        }
+        let mut report = json!(report);
+        report["found"] = found;
         Ok(Json(Report { report }))
     }
 }

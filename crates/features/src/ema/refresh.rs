@@ -67,20 +67,13 @@ impl EmaRefresher {
         &self,
         options: &RefreshOptions,
     ) -> Result<(Vec<Timeframe>, Vec<usize>), FeatureError> {
-        let tfs = if options.tfs.is_empty() {
-            let enabled = TimeframeRegistry::open(self.db.clone()).await?.enabled().await?;
-            enabled
-                .iter()
-                .map(|t| t.timeframe())
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            options.tfs.clone()
-        };
-        let periods = options.resolved_periods()?;
-        let mut tfs_sorted = tfs;
-        tfs_sorted.sort_by_key(|t| t.sort_order());
-        tfs_sorted.dedup();
-        Ok((tfs_sorted, periods))
+        let mut tfs = TimeframeRegistry::open(self.db.clone())
+            .await?
+            .named_or_enabled(&options.tfs)
+            .await?;
+        tfs.sort_by_key(|t| t.sort_order());
+        tfs.dedup();
+        Ok((tfs, options.resolved_periods()?))
     }
 
     /// Checks that a symbol has the closes `named` timeframes need (daily closes for all but the

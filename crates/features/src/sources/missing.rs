@@ -52,15 +52,10 @@ pub async fn fetch_missing(
     request: &RefreshRequest,
 ) -> Result<Vec<MissingFetch>, FeatureError> {
     let named = request.options()?.tfs;
-    let tfs = if named.is_empty() {
-        let enabled = TimeframeRegistry::open(db.clone()).await?.enabled().await?;
-        enabled
-            .iter()
-            .map(|t| t.timeframe())
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        named.clone()
-    };
+    let tfs = TimeframeRegistry::open(db.clone())
+        .await?
+        .named_or_enabled(&named)
+        .await?;
     let mut done = Vec::new();
     if tfs.iter().any(|t| !t.is_intraday()) {
         done.extend(fetch_interval(db, chain, &request.symbols, Interval::Day).await?);

@@ -140,6 +140,15 @@ impl TimeframeRegistry {
         self.list(true).await
     }
 
+    /// The timeframes a refresh naming `named` computes: those, or the enabled ones when none are
+    /// named.
+    pub async fn named_or_enabled(&self, named: &[Timeframe]) -> Result<Vec<Timeframe>, FeatureError> {
+        if !named.is_empty() {
+            return Ok(named.to_vec());
+        }
+        self.enabled().await?.iter().map(|t| t.timeframe()).collect()
+    }
+
     async fn list(&self, only_enabled: bool) -> Result<Vec<TimeframeInfo>, FeatureError> {
         let filter = if only_enabled { "WHERE is_canonical" } else { "" };
         let sql = format!("SELECT {COLUMNS} FROM dim_timeframe {filter} ORDER BY sort_order, tf");

@@ -16,7 +16,7 @@ pub mod matrix;
 pub mod quantised;
 
 pub use entry::IndexEntry;
-pub use filter::Filters;
+pub use filter::{Filters, TAGS_KEY};
 pub use index::SearchIndex;
 
 use crate::{DEFAULT_LIMIT, EmbedderIdentity, Memory};
