@@ -43,6 +43,7 @@ pub mod stubs;
 pub mod terms;
 pub mod time_phrase;
 pub mod vector;
+mod writers;
 
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};
@@ -51,7 +52,7 @@ pub use manager::{FILTER_OVERFETCH, MemoryManager};
 pub use manager_sql::SqlMemoryManager;
 pub use model::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, Metadata, now_micros, unique_ids,
-    validate_content, validate_metadata, validate_query, validate_threshold,
+    validate_content, validate_metadata, validate_query, validate_scope, validate_threshold,
 };
 pub use normalise::content_hash;
 pub use store::{DEFAULT_SCOPE, Fetched, Inserted, MIGRATIONS, MemoryRecords, NewMemory, Page};

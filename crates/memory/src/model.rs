@@ -53,6 +53,14 @@ pub fn validate_metadata(metadata: &crate::Metadata) -> Result<(), MemoryError> 
     })
 }
 
+/// Refuses a scope name that is empty or only whitespace, or holds a NUL.
+pub fn validate_scope(scope: &str) -> Result<(), MemoryError> {
+    if scope.trim().is_empty() {
+        return Err(MemoryError::InvalidScope(scope.to_string()));
+    }
+    talab_db::nul_byte::check("the scope", scope).map_err(MemoryError::NulInText)
+}
+
 /// Refuses an empty query.
 pub fn validate_query(query: &str) -> Result<(), MemoryError> {
     if query.trim().is_empty() {

@@ -12,6 +12,7 @@ use talab_db::on_pool;
 use talab_db::sqlx::types::Json;
 
 use crate::search::matrix::dot;
+use crate::writers::WriterLock;
 use crate::{
     EmbedderIdentity, Memory, MemoryError, Metadata, Page, SqlMemoryManager, content_hash, now_micros,
     validate_content, validate_metadata, vector,
@@ -140,6 +141,7 @@ impl SqlMemoryManager {
         let dim = vector.len() as i32;
         let result = on_pool!(self.records.database(), pool => async {
             let mut tx = pool.begin().await?;
+            tx.lock_writers().await?;
             sqlx::query(
                 "UPDATE memories SET content = $1, content_hash = $2, metadata = $3, embedding = $4, \
                  embedder = $5, dim = $6, updated_at = $7 WHERE id = $8",
@@ -171,6 +173,7 @@ impl SqlMemoryManager {
         let detail = serde_json::json!({ "reason": reason });
         let changed = on_pool!(self.records.database(), pool => async {
             let mut tx = pool.begin().await?;
+            tx.lock_writers().await?;
             let n = sqlx::query("UPDATE memories SET deprecated_at = $1, deprecation_reason = $2 WHERE id = $3")
                 .bind(now).bind(reason).bind(id)
                 .execute(&mut *tx).await?.rows_affected();
@@ -198,6 +201,7 @@ impl SqlMemoryManager {
         let now = now_micros();
         let removed = on_pool!(self.records.database(), pool => async {
             let mut tx = pool.begin().await?;
+            tx.lock_writers().await?;
             let n = sqlx::query("DELETE FROM memories WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 record!(&mut *tx, id, "delete", now, &detail);
@@ -341,7 +345,7 @@ impl SqlMemoryManager {
     }
 
     /// Re-reads one memory into the loaded index.
-    async fn reload_entry(&self, id: &str) -> Result<(), MemoryError> {
+    pub(crate) async fn reload_entry(&self, id: &str) -> Result<(), MemoryError> {
         let fresh = self.load_entries(Some(id)).await?;
         self.with_index(|index| match fresh.into_iter().next() {
             Some((entry, vector)) => index.upsert(entry, &vector),

@@ -14,6 +14,7 @@ use talab_db::{Database, MigrationSet, on_pool};
 use crate::context::render_context;
 use crate::model::{FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_metadata};
 use crate::normalise::content_hash;
+use crate::writers::WriterLock;
 use crate::{Memory, MemoryError, Metadata, vector};
 
 /// The memory crate's schema, applied by [`MemoryRecords::open`].
@@ -204,6 +205,7 @@ impl MemoryRecords {
             let id = uuid::Uuid::new_v4().to_string();
             let created = on_pool!(&self.db, pool => async {
                 let mut tx = pool.begin().await?;
+                tx.lock_writers().await?;
                 let done = sqlx::query(INSERT)
                     .bind(&id)
                     .bind(&new.content)

@@ -524,3 +524,67 @@ async fn nul_in_content_or_metadata_is_refused_on_every_backend() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_loaded_index_sees_what_another_process_adds_changes_and_deletes() {
+    // Two managers on separate connections stand for two processes (a `talab mcp` server whose
+    // index is loaded, and CLI commands).
+    for t in backends().await {
+        let label = t.label();
+        let server = lexical(&t.db).await;
+        let other_db = Database::connect(&t.url()).await.unwrap();
+        let cli = lexical(&other_db).await;
+        let found = |hits: Vec<talab_memory::Memory>| -> Vec<String> {
+            hits.into_iter().map(|m| m.content).collect()
+        };
+        server
+            .add("the BTC refresh stored 91 rows", Metadata::new())
+            .await
+            .unwrap();
+        let hits = found(server.search("BTC refresh", 0.0, 10).await.unwrap());
+        assert_eq!(hits[0], "the BTC refresh stored 91 rows", "{label}");
+
+        let id = cli
+            .add("the ETH refresh rejected 3 bars", Metadata::new())
+            .await
+            .unwrap();
+        let hits = found(server.search("ETH refresh", 0.0, 10).await.unwrap());
+        assert!(
+            hits.contains(&"the ETH refresh rejected 3 bars".to_string()),
+            "{label}: {hits:?}"
+        );
+
+        cli.update(&id, Some("the SOL refresh rejected 3 bars"), None)
+            .await
+            .unwrap();
+        let hits = found(server.search("SOL rejected", 0.0, 10).await.unwrap());
+        assert_eq!(hits[0], "the SOL refresh rejected 3 bars", "{label}: {hits:?}");
+        assert!(!hits.iter().any(|h| h.contains("ETH")), "{label}: {hits:?}");
+
+        cli.deprecate(&id, "wrong asset").await.unwrap();
+        let hits = found(server.search("SOL rejected", 0.0, 10).await.unwrap());
+        assert!(!hits.iter().any(|h| h.contains("SOL")), "{label}: {hits:?}");
+
+        let gone = cli
+            .add("a memory about to be deleted", Metadata::new())
+            .await
+            .unwrap();
+        let deleted = "a memory about to be deleted".to_string();
+        let hits = found(server.search("deleted", 0.0, 10).await.unwrap());
+        assert!(hits.contains(&deleted), "{label}: {hits:?}");
+        cli.delete(&gone).await.unwrap();
+        let hits = found(server.search("deleted", 0.0, 10).await.unwrap());
+        assert!(!hits.contains(&deleted), "{label}: {hits:?}");
+
+        // Many changes at once reload the whole index, with the same result.
+        for i in 0..300 {
+            cli.add(&format!("bulk note {i} about the quota"), Metadata::new())
+                .await
+                .unwrap();
+        }
+        let bulk = found(server.search("bulk quota", -1.0, 1000).await.unwrap());
+        let notes = bulk.iter().filter(|h| h.starts_with("bulk note")).count();
+        assert_eq!(notes, 300, "{label}");
+        other_db.close().await;
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod info;
 pub mod reindex;
+pub(crate) mod sync;
 
 use std::sync::Arc;
 use talab_db::sqlx;
@@ -20,8 +21,8 @@ use crate::search::{IndexEntry, SearchIndex, SearchMode, SearchOutcome, SearchRe
 use crate::store::DEFAULT_SCOPE;
 use crate::{
     DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError, MemoryManager,
-    MemoryRecords, Metadata, NewMemory, now_micros, validate_content, validate_query, validate_threshold,
-    vector,
+    MemoryRecords, Metadata, NewMemory, now_micros, validate_content, validate_query, validate_scope,
+    validate_threshold, vector,
 };
 pub use info::{StoreInfo, identity_key};
 
@@ -48,6 +49,8 @@ pub struct SqlMemoryManager {
     pub(crate) key: String,
     pub(crate) scope: String,
     pub(crate) index: RwLock<Option<SearchIndex>>,
+    /// The newest history event the index reflects (see [`sync`]).
+    pub(crate) seen_event: std::sync::atomic::AtomicI64,
 }
 
 /// The columns [`load_entries`] reads, in the order of [`EntryRow`].
@@ -94,17 +97,21 @@ impl SqlMemoryManager {
             records,
             scope: DEFAULT_SCOPE.to_string(),
             index: RwLock::new(None),
+            seen_event: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
     /// The same store, adding to and searching in another scope.
     pub fn in_scope(mut self, scope: impl Into<String>) -> Result<Self, MemoryError> {
         let scope = scope.into();
-        if scope.trim().is_empty() {
-            return Err(MemoryError::InvalidScope(scope));
-        }
+        validate_scope(&scope)?;
         self.scope = scope;
         Ok(self)
+    }
+
+    /// The scope this manager adds to and searches when none is named.
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// The rows underneath.
@@ -139,10 +146,33 @@ impl SqlMemoryManager {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Inserted, MemoryError> {
+        self.insert_into(&self.scope, content, metadata, at).await
+    }
+
+    /// [`MemoryManager::insert`] into a named scope rather than the manager's own (one store
+    /// serving several projects or agents; dedup is per scope). Search it with
+    /// [`crate::search::Filters::scope`].
+    pub async fn insert_in(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+    ) -> Result<Inserted, MemoryError> {
+        validate_scope(scope)?;
+        self.insert_into(scope, content, metadata, now_micros()).await
+    }
+
+    async fn insert_into(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Inserted, MemoryError> {
         validate_content(content)?;
         let vector = self.embed(&[content.to_string()]).await?.remove(0);
         let new = NewMemory::new(content, metadata)
-            .in_scope(self.scope.clone())
+            .in_scope(scope)
             .with_embedding(self.key.clone(), vector.clone());
         let inserted = self.records.insert_at(new, at).await?;
         if inserted.created {
@@ -158,6 +188,9 @@ impl SqlMemoryManager {
     /// A search with filters, a ranking mode and an account of what was left out.
     pub async fn search_with(&self, request: &SearchRequest) -> Result<SearchOutcome, MemoryError> {
         validate_query(&request.query)?;
+        if let Some(scope) = &request.filters.scope {
+            validate_scope(scope)?;
+        }
         let threshold = request.threshold.unwrap_or_else(|| match request.mode {
             SearchMode::Lexical => 0.0,
             SearchMode::Vector | SearchMode::Hybrid => self.default_threshold(),
@@ -165,6 +198,7 @@ impl SqlMemoryManager {
         validate_threshold(threshold)?;
         let query = self.embed(std::slice::from_ref(&request.query)).await?.remove(0);
         self.ensure_loaded().await?;
+        self.catch_up().await?;
         let guard = self.index.read().await;
         let index = guard
             .as_ref()
@@ -234,6 +268,8 @@ impl SqlMemoryManager {
         }
         let mut slot = self.index.write().await;
         if slot.is_none() {
+            // Read first: a change committed during the load is then caught up later (again).
+            let seen = self.last_event().await?;
             let mut index = SearchIndex::new(self.identity.dim);
             let entries = self.load_entries(None).await?;
             index.reserve_exact(entries.len());
@@ -242,6 +278,7 @@ impl SqlMemoryManager {
             }
             tracing::debug!(memories = index.len(), "memory search index loaded");
             *slot = Some(index);
+            self.seen_event.store(seen, std::sync::atomic::Ordering::Release);
         }
         Ok(())
     }
