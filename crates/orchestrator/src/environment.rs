@@ -84,6 +84,8 @@ impl HttpPlatformConfig {
 pub struct ClaudeCodeConfig {
     /// The `claude` program: a path, or a name looked up on PATH. Default: `claude` on PATH.
     pub binary: Option<PathBuf>,
+    /// An MCP server given to Claude Code for every task it runs (talab's own tools).
+    pub mcp: Option<crate::adapters::McpServerConfig>,
 }
 
 /// The name Claude Code's program has when no binary is configured.

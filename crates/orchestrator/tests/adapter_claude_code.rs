@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use talab_orchestrator::adapters::ClaudeCodeAdapter;
+use talab_orchestrator::adapters::{ClaudeCodeAdapter, McpServerConfig};
 use talab_orchestrator::{
     ClaudeCodeConfig, Platform, PlatformAdapter, PlatformError, PriceTable, Task, TaskType, Usage,
 };
@@ -24,6 +24,7 @@ fn script() -> PathBuf {
 fn adapter(mode: &str, timeout: Duration) -> ClaudeCodeAdapter {
     let cfg = ClaudeCodeConfig {
         binary: Some(script()),
+        mcp: None,
     };
     ClaudeCodeAdapter::new(&cfg, Arc::new(PriceTable::builtin()), timeout).with_env("FAKE_CLAUDE_MODE", mode)
 }
@@ -156,9 +157,64 @@ async fn a_hang_past_the_timeout_is_killed() {
 }
 
 #[tokio::test]
+async fn an_mcp_server_is_handed_over_in_a_private_file_that_goes_with_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (record, mcp_record) = (dir.path().join("record.txt"), dir.path().join("mcp.txt"));
+    let server = McpServerConfig {
+        name: "talab".into(),
+        command: "/usr/local/bin/talab".into(),
+        args: vec!["mcp".into()],
+        env: [(
+            "TALAB_DATABASE_URL".to_string(),
+            "sqlite:///lab/talab.db".to_string(),
+        )]
+        .into(),
+        allowed_tools: vec!["search_memories".into(), "list_tasks".into()],
+    };
+    let cfg = ClaudeCodeConfig {
+        binary: Some(script()),
+        mcp: Some(server),
+    };
+    let claude = ClaudeCodeAdapter::new(&cfg, Arc::new(PriceTable::builtin()), Duration::from_secs(20))
+        .with_env("FAKE_CLAUDE_MODE", "success")
+        .with_env("FAKE_CLAUDE_RECORD", &record)
+        .with_env("FAKE_CLAUDE_MCP_RECORD", &mcp_record);
+    claude.execute(&task()).await.unwrap();
+
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    let args = recorded.lines().next().unwrap();
+    let words: Vec<&str> = args.split(' ').collect();
+    assert_eq!(words[..4], ["args:", "-p", "--output-format", "json"], "{args}");
+    assert_eq!(words[4], "--mcp-config", "{args}");
+    assert_eq!(
+        words[6..],
+        [
+            "--allowedTools",
+            "mcp__talab__search_memories,mcp__talab__list_tasks"
+        ],
+        "{args}"
+    );
+    let given = std::fs::read_to_string(&mcp_record).unwrap();
+    let (mode, config) = given.split_once('\n').unwrap();
+    assert_eq!(mode, "mode: 600");
+    let config: serde_json::Value = serde_json::from_str(config).unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({"mcpServers": {"talab": {
+            "type": "stdio", "command": "/usr/local/bin/talab", "args": ["mcp"],
+            "env": {"TALAB_DATABASE_URL": "sqlite:///lab/talab.db"}}}})
+    );
+    assert!(
+        !std::path::Path::new(words[5]).exists(),
+        "the configuration outlived the run"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_binary_is_reported_not_configured() {
     let cfg = ClaudeCodeConfig {
         binary: Some("/nonexistent/claude".into()),
+        mcp: None,
     };
     let claude = ClaudeCodeAdapter::new(&cfg, Arc::new(PriceTable::builtin()), Duration::from_secs(5));
     assert_eq!(claude.status().message, "/nonexistent/claude does not exist");

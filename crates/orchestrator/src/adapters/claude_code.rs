@@ -22,6 +22,7 @@ use talab_db::redact::{Redactor, is_credential_name};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::claude_code_mcp::{McpConfigFile, McpServerConfig};
 use super::process_group::{GroupKiller, in_own_group};
 use super::render_context;
 use crate::{
@@ -38,6 +39,7 @@ const UNNAMED_MODEL: &str = "claude-code";
 pub struct ClaudeCodeAdapter {
     binary: PathBuf,
     env: Vec<(OsString, OsString)>,
+    mcp: Option<McpServerConfig>,
     prices: Arc<PriceTable>,
     timeout: Duration,
 }
@@ -49,6 +51,7 @@ impl std::fmt::Debug for ClaudeCodeAdapter {
         f.debug_struct("ClaudeCodeAdapter")
             .field("binary", &self.binary)
             .field("env", &env)
+            .field("mcp", &self.mcp)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -63,6 +66,7 @@ impl ClaudeCodeAdapter {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(CLAUDE_CODE_DEFAULT_BINARY)),
             env: Vec::new(),
+            mcp: cfg.mcp.clone(),
             prices,
             timeout,
         }
@@ -94,9 +98,20 @@ impl ClaudeCodeAdapter {
     /// Runs the program once; `Ok` carries its exit status, stdout and stderr.
     async fn run(&self, input: String) -> Result<(ExitStatus, String, String), PlatformError> {
         let shown = self.binary.display();
+        // Kept until the run ends: the folder holding the MCP configuration goes with it.
+        let mcp = match &self.mcp {
+            Some(server) => {
+                let file = McpConfigFile::write(server).map_err(|e| PlatformError::BadRequest {
+                    message: format!("cannot write Claude Code's MCP configuration: {e}"),
+                })?;
+                Some((file.args(server), file))
+            }
+            None => None,
+        };
         let mut command = Command::new(&self.binary);
         let mut child = in_own_group(&mut command)
             .args(ARGS)
+            .args(mcp.iter().flat_map(|(args, _)| args))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -4,6 +4,7 @@
 
 mod anthropic;
 mod claude_code;
+mod claude_code_mcp;
 mod gemini;
 mod http;
 mod local;
@@ -20,6 +21,7 @@ pub use anthropic::{
     ANTHROPIC_DEFAULT_BASE_URL, ANTHROPIC_DEFAULT_MODEL, ANTHROPIC_VERSION, AnthropicAdapter,
 };
 pub use claude_code::ClaudeCodeAdapter;
+pub use claude_code_mcp::McpServerConfig;
 pub use gemini::{GEMINI_DEFAULT_BASE_URL, GEMINI_DEFAULT_MODEL, GeminiAdapter};
 pub use local::{LocalAdapter, LocalTool, LocalToolRegistry};
 pub use openai::{OPENAI_DEFAULT_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAiAdapter};
