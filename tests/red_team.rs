@@ -1,8 +1,9 @@
 //! The red-team scenarios of issue 15 that held, kept as tests so they keep holding, on both
 //! backends and with separate processes (the way users and cron jobs run talab): many processes
 //! adding memories at once, SQL wildcards and quotes in filters, and a call quota shared by
-//! processes that start together. (Kill -9 and concurrent refreshes are in `cli_ema`; concurrent
-//! openers migrating once in talab-db's `database` tests.)
+//! processes that start together, an ingest and memory adds killed with SIGKILL at any moment
+//! (migrations included). (Kill -9 of refreshes and concurrent refreshes are in `cli_ema`;
+//! concurrent openers migrating once in talab-db's `database` tests.)
 
 use std::collections::BTreeSet;
 use std::process::Output;
@@ -225,6 +226,63 @@ async fn an_ingest_killed_midway_leaves_the_file_whole_or_absent_and_a_rerun_com
         for (got, want) in after.iter().zip(&reference) {
             assert_eq!(got.len(), want.len(), "{label}");
             assert!(got.iter().zip(want).all(|(a, b)| a.same_data(b)), "{label}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn memory_adds_killed_at_any_moment_from_migration_on_leave_a_store_that_reruns_whole() {
+    // Each kill lands at another moment of a `memory add` on a new database: while the process
+    // starts, while it migrates every crate's tables, while it embeds, while it writes. Whatever
+    // the moment, the next command opens the store, and rerunning every add gives each memory
+    // exactly once, with one `add` event in its history.
+    let delays_ms = [0u64, 5, 15, 30, 60, 120, 250];
+    for postgres in [false, true] {
+        for delay in delays_ms {
+            // A database of its own for each kill, so the early ones land in the migrations.
+            let fresh = match postgres {
+                false => Some(talab_db::testing::sqlite().await),
+                true => talab_db::testing::postgres().await,
+            };
+            let Some(fresh) = fresh else { continue };
+            let label = fresh.label();
+            let home = tempfile::tempdir().unwrap();
+            let content = format!("killed after {delay} ms: the BTC refresh stored 91 rows");
+            let content = &content;
+            let url = fresh.url();
+            let env = [("TALAB_DATABASE_URL", url.as_str())];
+            let mut child = crate::util::command(home.path(), &["memory", "add", content], &env)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            let _ = child.kill();
+            child.wait().unwrap();
+            // The store opens and reads, and a rerun completes what the kill cut short.
+            let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
+            let before = listed["total"].as_u64().unwrap();
+            assert!(before <= 1, "{label} after {delay} ms: {listed}");
+            let again = json_ok(&talab(home.path(), &["memory", "add", content, "--json"], &env));
+            assert_eq!(again["created"], before == 0, "{label} after {delay} ms: {again}");
+            let id = again["id"].as_str().unwrap();
+            let history = json_ok(&talab(home.path(), &["memory", "history", id, "--json"], &env));
+            let events: Vec<&str> = history
+                .as_array()
+                .or_else(|| history["events"].as_array())
+                .unwrap()
+                .iter()
+                .map(|e| e["event"].as_str().unwrap())
+                .collect();
+            assert_eq!(events, ["add"], "{label} after {delay} ms: {history}");
+            let found = json_ok(&talab(
+                home.path(),
+                &["memory", "search", content, "--mode", "lexical", "--json"],
+                &env,
+            ));
+            assert_eq!(found["hits"][0]["id"], id, "{label} after {delay} ms: {found}");
+            let listed = json_ok(&talab(home.path(), &["memory", "list", "--json"], &env));
+            assert_eq!(listed["total"], 1, "{label} after {delay} ms: {listed}");
         }
     }
 }
