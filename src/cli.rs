@@ -70,8 +70,9 @@ pub enum Command {
     Chart(ChartArgs),
     /// Serve the memory and the lab as MCP tools on stdin/stdout (for Claude Code, Claude Desktop,
     /// Cursor…), or over streamable HTTP with --http. Memory tools use the store's default scope
-    /// ("default"), the same for writes and reads and the same as `talab memory`; answers are
-    /// capped and paginated.
+    /// ("default"), the same for writes and reads and the same as `talab memory`, unless a call
+    /// names another `scope`; answers are paginated and capped at mcp.max_answer_chars (default
+    /// 24000 characters of JSON).
     Mcp(McpArgs),
 }
 
@@ -337,6 +338,10 @@ pub enum MemoryAction {
         /// A tag (repeatable); stored as metadata `tags`.
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Store it in this scope instead of the default one ("default", which the refresh flow,
+        /// `ask` and `talab mcp` use); duplicates are found per scope.
+        #[arg(long)]
+        scope: Option<String>,
     },
     /// Find memories by meaning and by words.
     Search {
@@ -367,6 +372,9 @@ pub enum MemoryAction {
         /// Include deprecated memories.
         #[arg(long)]
         include_deprecated: bool,
+        /// Search this scope instead of the default one ("default").
+        #[arg(long)]
+        scope: Option<String>,
     },
     /// Render memories as a prompt-ready context block, in the order given.
     Context {

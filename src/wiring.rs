@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
 use talab_memory::MemoryRecords;
 use talab_memory::manager_sql::reindex::{DEFAULT_REINDEX_BATCH, reindex};
-use talab_orchestrator::adapters::LocalToolRegistry;
+use talab_orchestrator::adapters::{LocalToolRegistry, McpServerConfig};
 use talab_orchestrator::{
     ClaudeCodeConfig, EnvironmentConfig, HttpPlatformConfig, PriceTable, TalabOrchestrator,
 };
@@ -38,9 +38,47 @@ pub fn environment(config: &Config) -> EnvironmentConfig {
         gemini: http(&config.gemini),
         claude_code: ClaudeCodeConfig {
             binary: config.claude_code_binary.value.clone(),
+            mcp: talab_tools_for_claude_code(config),
         },
         local_tools: crate::local_tools::names(),
     }
+}
+
+/// `talab mcp` as the MCP server a task routed to Claude Code may use, on this process's store
+/// (its database, home and config file are passed on, so the server opens what this command
+/// opened), with the tools `platforms.claude_code.talab_tools` allows: the read-only ones (the
+/// default), all, or none (no server).
+pub fn talab_tools_for_claude_code(config: &Config) -> Option<McpServerConfig> {
+    let allowed = match config.claude_code_talab_tools.value.as_deref() {
+        Some("none") => return None,
+        Some("all") => crate::mcp::TalabMcp::tools(false),
+        _ => crate::mcp::TalabMcp::tools(true),
+    };
+    let command = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell where this talab program is; Claude Code gets no talab tools");
+            return None;
+        }
+    };
+    let mut env = std::collections::BTreeMap::new();
+    env.insert(
+        "TALAB_DATABASE_URL".to_string(),
+        config.database_url().to_string(),
+    );
+    if let Some(home) = &config.home.value {
+        env.insert("TALAB_HOME".to_string(), home.display().to_string());
+    }
+    if let Some(file) = &config.file {
+        env.insert("TALAB_CONFIG".to_string(), file.display().to_string());
+    }
+    Some(McpServerConfig {
+        name: "talab".into(),
+        command,
+        args: vec!["mcp".into()],
+        env,
+        allowed_tools: allowed,
+    })
 }
 
 /// How long one platform call may take when the command does not say (`--timeout`).

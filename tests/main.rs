@@ -11,6 +11,7 @@ mod cli_orchestrator;
 mod cli_signals;
 mod flow;
 mod mcp;
+mod mcp_rust;
 mod read_only;
 mod red_team;
 mod stubbed_end_to_end;

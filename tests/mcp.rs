@@ -147,7 +147,7 @@ async fn an_mcp_client_uses_every_tool_and_gets_the_cli_answers() {
         for key in ["big_search", "big_get"] {
             let chars = r[key]["chars"].as_u64().unwrap() as usize;
             assert!(
-                chars <= talab::mcp::bounds::MAX_ANSWER_CHARS + 64,
+                chars <= talab::mcp::bounds::DEFAULT_MAX_ANSWER_CHARS + 64,
                 "{label}: {key} {chars}"
             );
         }
@@ -268,6 +268,120 @@ async fn four_servers_adding_at_once_lose_and_duplicate_nothing() {
             &env,
         ));
         assert_eq!(listed["total"], 1000, "{label}: {listed}");
+    }
+}
+
+/// A `claude` for talab to run: tests/fake_claude_mcp.py, which starts the MCP server it is
+/// given as Claude Code does and searches it for the prompt.
+fn fake_claude(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3");
+    let python = String::from_utf8(python.stdout).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake_claude_mcp.py");
+    let path = dir.join("claude");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\nexec '{}' '{script}' \"$@\"\n", python.trim()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_task_routed_to_claude_code_can_call_talabs_read_only_tools() {
+    let sdk = talab_db::testing::python::python_path(MCP_SDK.0, &[MCP_SDK.1]);
+    for (i, t) in talab_db::testing::backends().await.into_iter().enumerate() {
+        let label = t.label();
+        let home = tempfile::tempdir().unwrap();
+        let url = t.url();
+        let claude = fake_claude(home.path());
+        let record = home.path().join("record.json");
+        let env = [
+            ("TALAB_DATABASE_URL", url.as_str()),
+            ("RUST_LOG", "error"),
+            ("TALAB_CLAUDE_CODE_BIN", claude.to_str().unwrap()),
+            ("PYTHONPATH", sdk.to_str().unwrap()),
+            ("FAKE_CLAUDE_RECORD", record.to_str().unwrap()),
+        ];
+        let rejects = "Last week's refreshes rejected 3 BTC bars with a close of 0 (2026-11-24)";
+        for text in [rejects, "The Gemini quota was raised to 500 requests a day"] {
+            ok(&talab(home.path(), &["memory", "add", text], &env));
+        }
+        let prompt = "Look at last week's refreshes and explain the rejected bars";
+        let run = |extra: &[(&'static str, &'static str)]| {
+            let env: Vec<(&str, &str)> = env.iter().chain(extra).copied().collect();
+            let args = ["run", prompt, "--platform", "claude_code", "--strict", "--json"];
+            let out = json_ok(&talab(home.path(), &args, &env));
+            let seen: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+            (out, seen)
+        };
+
+        let (out, seen) = run(&[]);
+        assert_eq!(out["output"], rejects, "{label}: {out}");
+        assert_eq!(out["platform"], "claude_code", "{label}: {out}");
+        assert_eq!(seen["config_mode"], "0o600", "{label}");
+        let server = &seen["config"]["mcpServers"]["talab"];
+        assert_eq!(server["command"], env!("CARGO_BIN_EXE_talab"), "{label}");
+        assert_eq!(server["args"], serde_json::json!(["mcp"]), "{label}");
+        assert_eq!(server["env"]["TALAB_DATABASE_URL"], url, "{label}");
+        let allowed: Vec<&str> = seen["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        for read in [
+            "search_memories",
+            "get_memory",
+            "list_tasks",
+            "costs",
+            "get_ema",
+            "ask",
+        ] {
+            assert!(
+                allowed.contains(&format!("mcp__talab__{read}").as_str()),
+                "{label}: {allowed:?}"
+            );
+        }
+        for write in [
+            "add_memory",
+            "update_memory",
+            "delete_memory",
+            "deprecate_memory",
+            "refresh_ema",
+        ] {
+            assert!(
+                !allowed.iter().any(|a| a.ends_with(write)),
+                "{label}: {allowed:?}"
+            );
+        }
+        assert_eq!(allowed.len(), 11, "{label}: {allowed:?}");
+        assert_eq!(seen["server_tools"].as_array().unwrap().len(), 16, "{label}");
+
+        // The paid call is recorded like any other, and its answer is in the task store.
+        let tasks = json_ok(&talab(home.path(), &["tasks", "list", "--json"], &env));
+        assert_eq!(tasks["total"], 1, "{label}: {tasks}");
+
+        if i == 0 {
+            let (_, seen) = run(&[("TALAB_CLAUDE_CODE_TOOLS", "all")]);
+            assert_eq!(seen["allowed"].as_array().unwrap().len(), 16, "{seen}");
+            let (out, seen) = run(&[("TALAB_CLAUDE_CODE_TOOLS", "none")]);
+            assert!(seen.get("config").is_none(), "{seen}");
+            assert!(!seen["args"].to_string().contains("--mcp-config"), "{seen}");
+            assert_eq!(out["output"], "no talab tools were given");
+            let bad = talab(
+                home.path(),
+                &["run", prompt, "--platform", "claude_code"],
+                &[("TALAB_CLAUDE_CODE_TOOLS", "some")],
+            );
+            assert_eq!(bad.status.code(), Some(2));
+            let stderr = String::from_utf8_lossy(&bad.stderr);
+            assert!(stderr.contains("one of read, all, none"), "{stderr}");
+        }
     }
 }
 

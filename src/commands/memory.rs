@@ -68,7 +68,12 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
     }
     let manager = app.memory().await?;
     match args.action {
-        MemoryAction::Add { content, meta, tags } => {
+        MemoryAction::Add {
+            content,
+            meta,
+            tags,
+            scope,
+        } => {
             let content = match content.filter(|c| c != "-") {
                 Some(c) => c,
                 None => {
@@ -83,7 +88,10 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             if !tags.is_empty() {
                 metadata.insert(talab_memory::search::TAGS_KEY.into(), Value::from(tags));
             }
-            let Inserted { id, created } = manager.insert(&content, metadata).await?;
+            let Inserted { id, created } = match scope.as_deref() {
+                Some(scope) => manager.insert_in(scope, &content, metadata).await?,
+                None => manager.insert(&content, metadata).await?,
+            };
             if json {
                 output::json(&serde_json::json!({ "id": id, "created": created }))
             } else {
@@ -108,6 +116,7 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             since,
             until,
             include_deprecated,
+            scope,
         } => {
             let tz = wiring::timezone(config);
             let request = SearchRequest {
@@ -121,6 +130,7 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
                     since: since.map(|d| talab_memory::time_phrase::start_of_day(d, tz)),
                     until: until.map(|d| talab_memory::time_phrase::start_of_day(d, tz)),
                     include_deprecated,
+                    scope,
                     ..Filters::default()
                 },
             };

@@ -9,6 +9,12 @@ use talab_orchestrator::{Platform, TaskType, api_key_var, base_url_vars, model_v
 use super::schema::{Fallback, Key, Kind, Place};
 use super::{Config, HttpPlatform};
 
+/// What `platforms.claude_code.talab_tools` may be.
+pub const TALAB_TOOLS_CHOICES: [&str; 3] = ["read", "all", "none"];
+
+/// `mcp.max_answer_chars` when nothing sets it: [`crate::mcp::bounds::DEFAULT_MAX_ANSWER_CHARS`].
+const DEFAULT_MAX_ANSWER_TEXT: &str = "24000";
+
 /// Every key, in the order they are resolved (`home` first: the file and the database are under it).
 pub fn keys() -> &'static [Key] {
     static KEYS: LazyLock<Vec<Key>> = LazyLock::new(table);
@@ -83,11 +89,33 @@ fn table() -> Vec<Key> {
         .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[0])
         .env(talab_orchestrator::CLAUDE_CODE_BINARY_VARS[1]),
         Key::new(
+            "platforms.claude_code.talab_tools",
+            Kind::Choice {
+                place: place!(claude_code_talab_tools),
+                choices: &TALAB_TOOLS_CHOICES,
+            },
+            "which `talab mcp` tools a task routed to Claude Code may call: read (the read-only \
+             ones), all, or none",
+        )
+        .env("TALAB_CLAUDE_CODE_TOOLS")
+        .fallback(Fallback::Fixed("read")),
+        Key::new(
             "mcp.token",
             Kind::Secret(place!(mcp_token)),
             "the bearer token `talab mcp --http` asks of clients (required beyond loopback)",
         )
         .env("TALAB_MCP_TOKEN"),
+        Key::new(
+            "mcp.max_answer_chars",
+            Kind::Count {
+                place: place!(mcp_max_answer_chars),
+                at_least: crate::mcp::bounds::MIN_ANSWER_CHARS as u64,
+                expected: "a whole number of characters, at least 4000",
+            },
+            "the most characters of JSON one `talab mcp` tool answer holds (lists are shortened to fit)",
+        )
+        .env("TALAB_MCP_MAX_ANSWER_CHARS")
+        .fallback(Fallback::Fixed(DEFAULT_MAX_ANSWER_TEXT)),
         Key::new(
             "market_data.cmc_api_key",
             Kind::Secret(place!(cmc_api_key)),
@@ -200,10 +228,12 @@ macro_rules! quota_key {
 fn quota(platform: Platform) -> Vec<Key> {
     let requests = |place| Kind::Count {
         place,
+        at_least: 0,
         expected: "a whole number of requests",
     };
     let tokens = |place| Kind::Count {
         place,
+        at_least: 0,
         expected: "a whole number of tokens",
     };
     vec![
@@ -248,10 +278,19 @@ mod tests {
             Kind::Secret(_) => ("\"sk-sample-SECRET-value\"", SECRET, "***"),
             Kind::Path(_) => ("\"/sample/path\"", "/sample/path", "/sample/path"),
             Kind::Zone(_) => ("\"Asia/Tokyo\"", "Asia/Tokyo", "Asia/Tokyo"),
-            Kind::Count { .. } => ("7", "7", "7"),
+            Kind::Count { .. } => ("7000", "7000", "7000"),
             Kind::Dollars(_) => ("2.5", "2.5", "2.5"),
+            Kind::Choice { .. } => ("\"ALL\"", "All", "all"),
             Kind::Routing(_) => ("[\"gemini\", \"claude\"]", "", "gemini, claude"),
         }
+    }
+
+    #[test]
+    fn the_answer_cap_defaults_to_the_servers_constant() {
+        assert_eq!(
+            DEFAULT_MAX_ANSWER_TEXT.parse::<usize>().unwrap(),
+            crate::mcp::bounds::DEFAULT_MAX_ANSWER_CHARS
+        );
     }
 
     fn env_of(pairs: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
@@ -386,7 +425,7 @@ mod tests {
         for key in keys() {
             let bad = match key.kind {
                 Kind::Zone(_) => "Mars/Olympus",
-                Kind::Count { .. } | Kind::Dollars(_) => "-lots",
+                Kind::Count { .. } | Kind::Dollars(_) | Kind::Choice { .. } => "-lots",
                 _ => continue,
             };
             for var in &key.env {

@@ -8,7 +8,9 @@ use talab_orchestrator::Secret;
 
 use super::file::{FileValues, literal, scalar_text};
 use super::keys::keys;
-use super::schema::{Fallback, Key, Kind, parse_count, parse_dollars, parse_platform, parse_zone};
+use super::schema::{
+    Fallback, Key, Kind, parse_choice, parse_count, parse_dollars, parse_platform, parse_zone,
+};
 use super::{Config, ConfigError, Origin, Overrides, Setting};
 
 /// What values come from.
@@ -99,8 +101,13 @@ fn apply(key: &Key, config: &mut Config, from: &Sources) -> Result<(), ConfigErr
         }
         Kind::Path(place) => *place.get_mut(config) = read(key, raw, file, |s| Some(PathBuf::from(s)))?,
         Kind::Zone(place) => *place.get_mut(config) = read(key, raw, file, parse_zone)?,
-        Kind::Count { place, .. } => *place.get_mut(config) = read(key, raw, file, parse_count)?,
+        Kind::Count { place, at_least, .. } => {
+            *place.get_mut(config) = read(key, raw, file, |s| parse_count(s).filter(|n| n >= at_least))?
+        }
         Kind::Dollars(place) => *place.get_mut(config) = read(key, raw, file, parse_dollars)?,
+        Kind::Choice { place, choices } => {
+            *place.get_mut(config) = read(key, raw, file, |s| parse_choice(s, choices))?
+        }
         Kind::Routing(_) => {}
     }
     Ok(())

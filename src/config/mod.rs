@@ -92,6 +92,8 @@ pub struct Config {
     pub chatgpt: HttpPlatform,
     pub gemini: HttpPlatform,
     pub claude_code_binary: Setting<PathBuf>,
+    /// `platforms.claude_code.talab_tools`: read, all or none.
+    pub claude_code_talab_tools: Setting<String>,
     pub cmc_api_key: Setting<Secret>,
     /// Where the price sources are reached (proxies, tests); default: the providers' own APIs.
     pub cmc_base_url: Setting<String>,
@@ -100,6 +102,8 @@ pub struct Config {
     pub embed_model_dir: Setting<PathBuf>,
     /// The bearer token `talab mcp --http` requires of clients.
     pub mcp_token: Setting<Secret>,
+    /// `mcp.max_answer_chars`: the cap on one MCP tool answer.
+    pub mcp_max_answer_chars: Setting<u64>,
     /// Where people read times (`ask`'s "today", tables): an IANA zone.
     pub timezone: Setting<Tz>,
     /// Quota limits of each platform (every platform has an entry, mostly unset).
@@ -166,12 +170,14 @@ impl Config {
             chatgpt: HttpPlatform::default(),
             gemini: HttpPlatform::default(),
             claude_code_binary: Setting::default(),
+            claude_code_talab_tools: Setting::default(),
             cmc_api_key: Setting::default(),
             cmc_base_url: Setting::default(),
             binance_base_url: Setting::default(),
             coinbase_base_url: Setting::default(),
             embed_model_dir: Setting::default(),
             mcp_token: Setting::default(),
+            mcp_max_answer_chars: Setting::default(),
             timezone: Setting::default(),
             quota: Platform::ALL
                 .iter()

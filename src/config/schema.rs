@@ -116,13 +116,20 @@ pub enum Kind {
     Path(Place<PathBuf>),
     /// An IANA time zone.
     Zone(Place<Tz>),
-    /// A whole number; `expected` says of what, for errors ("a whole number of tokens").
+    /// A whole number, at least `at_least`; `expected` says of what, for errors ("a whole number
+    /// of tokens").
     Count {
         place: Place<u64>,
+        at_least: u64,
         expected: &'static str,
     },
     /// A non-negative amount of US dollars.
     Dollars(Place<f64>),
+    /// One of a few words (`read`, `all`, `none`), in any case; stored in lower case.
+    Choice {
+        place: Place<String>,
+        choices: &'static [&'static str],
+    },
     /// A task type's platform order (`routing.<task_type> = ["gemini", "claude"]`), file only.
     Routing(TaskType),
 }
@@ -137,6 +144,7 @@ impl Kind {
             Kind::Zone(_) => "an IANA time zone such as America/Los_Angeles or UTC".into(),
             Kind::Count { expected, .. } => expected.to_string(),
             Kind::Dollars(_) => "a non-negative number of US dollars".into(),
+            Kind::Choice { choices, .. } => format!("one of {}", choices.join(", ")),
             Kind::Routing(_) => {
                 let names: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
                 format!("a list of platforms ({})", names.join(", "))
@@ -163,6 +171,15 @@ pub enum Toml {
     /// An integer or a float.
     Number,
     Array,
+}
+
+/// One of `choices`, in any case, as the word the table lists.
+pub fn parse_choice(text: &str, choices: &[&'static str]) -> Option<String> {
+    let text = text.trim();
+    choices
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(text))
+        .map(|c| c.to_string())
 }
 
 /// A whole number, as the environment or the file gives it.

@@ -21,7 +21,7 @@ pub(super) fn entries(config: &Config) -> BTreeMap<String, ShownSetting> {
 /// One key as it may be printed.
 pub(super) fn shown(key: &Key, config: &Config) -> ShownSetting {
     match &key.kind {
-        Kind::Text(place) => show(place.get(config), String::clone),
+        Kind::Text(place) | Kind::Choice { place, .. } => show(place.get(config), String::clone),
         // Base URLs as `status` shows them: no user, password or query (`?token=`).
         Kind::Url(place) => show(place.get(config), |u| talab_orchestrator::display_url(u)),
         Kind::DatabaseUrl(place) => show(place.get(config), |u| {

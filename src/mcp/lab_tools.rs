@@ -134,7 +134,8 @@ pub struct AskOut {
 #[tool_router(router = lab_router, vis = "pub(super)")]
 impl TalabMcp {
     #[tool(
-        description = "The assets with stored prices: first and last day, rows, gaps and source. Paginated."
+        description = "The assets with stored prices: first and last day, rows, gaps and source. Paginated.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_assets(&self, Parameters(a): Parameters<PageArgs>) -> Result<Json<AssetsOut>, String> {
         let db = self.app.db().await.map_err(failed)?;
@@ -152,7 +153,7 @@ impl TalabMcp {
             })
             .collect();
         let total = all.len();
-        let (assets, next_cursor) = bounds::page(all, a.limit, a.cursor.as_deref())?;
+        let (assets, next_cursor) = self.bounds.page(all, a.limit, a.cursor.as_deref())?;
         Ok(Json(AssetsOut {
             assets,
             total,
@@ -161,7 +162,8 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "Stored EMA values of one symbol on one timeframe (TA-Lib's EMA, exact), for a day range (default: the last stored day). Paginated."
+        description = "Stored EMA values of one symbol on one timeframe (TA-Lib's EMA, exact), for a day range (default: the last stored day). Paginated.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_ema(&self, Parameters(a): Parameters<EmaArgs>) -> Result<Json<EmasOut>, String> {
         let features = self.app.features().await.map_err(failed)?;
@@ -207,12 +209,13 @@ impl TalabMcp {
         if rows.is_empty() {
             out.note = Some("no stored rows in that range or for those periods".into());
         }
-        (out.rows, out.next_cursor) = bounds::page(rows, a.limit, a.cursor.as_deref())?;
+        (out.rows, out.next_cursor) = self.bounds.page(rows, a.limit, a.cursor.as_deref())?;
         Ok(Json(out))
     }
 
     #[tool(
-        description = "Refresh EMAs from the stored prices, as `talab refresh-ema --no-fetch` does: an orchestrated task, recorded as a run and remembered. Incremental; `full` rebuilds."
+        description = "Refresh EMAs from the stored prices, as `talab refresh-ema --no-fetch` does: an orchestrated task, recorded as a run and remembered. Incremental; `full` rebuilds.",
+        annotations(read_only_hint = false, destructive_hint = false, open_world_hint = false)
     )]
     async fn refresh_ema(&self, Parameters(a): Parameters<RefreshArgs>) -> Result<Json<RefreshOut>, String> {
         let request = RefreshRequest {
@@ -239,7 +242,8 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "Answer a question about what the lab did (refreshes, runs, memories), as `talab ask` does; time phrases like 'today' or 'last week' are understood."
+        description = "Answer a question about what the lab did (refreshes, runs, memories), as `talab ask` does; time phrases like 'today' or 'last week' are understood.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn ask(&self, Parameters(a): Parameters<AskArgs>) -> Result<Json<AskOut>, String> {
         let answer = crate::commands::ask::answer(&self.app, &a.question)
@@ -247,7 +251,7 @@ impl TalabMcp {
             .map_err(|e| e.message().to_string())?;
         let (text, _) = bounds::preview(
             &answer.answer,
-            bounds::MAX_ANSWER_CHARS / 2,
+            self.bounds.text_chars(),
             "ask a narrower question",
         );
         Ok(Json(AskOut {

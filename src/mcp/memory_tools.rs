@@ -3,7 +3,8 @@
 //! `add_memory`, `get_memory`, `update_memory`, `delete_memory`), so a user can switch.
 //!
 //! Every tool works in the store's default scope, the same one `talab memory` uses, so what one
-//! client writes every other client (and the CLI) finds.
+//! client writes every other client (and the CLI) finds; `add_memory` and `search_memories` take a
+//! `scope` to keep a project's or an agent's memories apart (as `talab memory add|search --scope`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -68,6 +69,8 @@ pub struct SearchArgs {
     pub until: Option<String>,
     /// Also return deprecated memories.
     pub include_deprecated: Option<bool>,
+    /// Search this scope instead of the default one ("default", shared with `talab memory`).
+    pub scope: Option<String>,
     /// Where to continue: the `next_cursor` of the previous answer.
     pub cursor: Option<String>,
 }
@@ -93,6 +96,9 @@ pub struct AddArgs {
     pub metadata: Option<Map<String, Value>>,
     /// Tags (stored in metadata.tags).
     pub tags: Option<Vec<String>>,
+    /// Store it in this scope (a project, an agent) instead of the default one ("default",
+    /// shared with `talab memory`); search it with the same `scope`.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -155,7 +161,8 @@ pub struct ContextOut {
 #[tool_router(router = memory_router, vis = "pub(super)")]
 impl TalabMcp {
     #[tool(
-        description = "Search the lab's memories by meaning and words. Returns the best matches with scores; filters on metadata, tags and creation time; paginated with `cursor`."
+        description = "Search the lab's memories by meaning and words. Returns the best matches with scores; filters on metadata, tags and creation time; paginated with `cursor`.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search_memories(
         &self,
@@ -186,6 +193,7 @@ impl TalabMcp {
                 since: a.since.as_deref().map(|t| time("since", t)).transpose()?,
                 until: a.until.as_deref().map(|t| time("until", t)).transpose()?,
                 include_deprecated: a.include_deprecated.unwrap_or(false),
+                scope: a.scope,
                 ..Filters::default()
             },
         };
@@ -205,13 +213,19 @@ impl TalabMcp {
             filtered_out: outcome.filtered_out,
             next_cursor: next,
         };
-        let dropped = bounds::fit(&mut memories, |m| answer(m, Some(String::new())));
+        let dropped = self.bounds.fit(&mut memories, |m| answer(m, Some(String::new())));
         let next = (more || dropped > 0).then(|| (offset + memories.len()).to_string());
         Ok(Json(answer(&memories, next)))
     }
 
     #[tool(
-        description = "Remember a text, with optional metadata and tags. Returns its id; says when the same text was already stored (then nothing is written)."
+        description = "Remember a text, with optional metadata and tags. Returns its id; says when the same text was already stored (then nothing is written).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn add_memory(&self, Parameters(a): Parameters<AddArgs>) -> Result<Json<AddOut>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
@@ -219,22 +233,35 @@ impl TalabMcp {
         if let Some(tags) = a.tags {
             metadata.insert(TAGS_KEY.into(), Value::from(tags));
         }
-        let inserted = manager.insert(&a.content, metadata).await.map_err(failed)?;
+        let inserted = match a.scope.as_deref() {
+            Some(scope) => manager.insert_in(scope, &a.content, metadata).await,
+            None => manager.insert(&a.content, metadata).await,
+        }
+        .map_err(failed)?;
         Ok(Json(AddOut {
             id: inserted.id,
             duplicate: !inserted.created,
         }))
     }
 
-    #[tool(description = "One memory by id, with its whole content (up to the answer size limit).")]
+    #[tool(
+        description = "One memory by id, with its whole content (up to the answer size limit).",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
     async fn get_memory(&self, Parameters(a): Parameters<IdArg>) -> Result<Json<MemoryOut>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
         let memory = manager.get(&a.id).await.map_err(failed)?;
-        Ok(Json(MemoryOut::of(memory, false, bounds::MAX_ANSWER_CHARS / 2)))
+        Ok(Json(MemoryOut::of(memory, false, self.bounds.text_chars())))
     }
 
     #[tool(
-        description = "Change a memory's content and/or metadata; the previous values stay in its history."
+        description = "Change a memory's content and/or metadata; the previous values stay in its history.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn update_memory(&self, Parameters(a): Parameters<UpdateArgs>) -> Result<Json<MemoryOut>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
@@ -246,7 +273,13 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "Mark a memory as no longer true (it stays, with the reason, and searches skip it unless asked)."
+        description = "Mark a memory as no longer true (it stays, with the reason, and searches skip it unless asked).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn deprecate_memory(&self, Parameters(a): Parameters<DeprecateArgs>) -> Result<Json<Done>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
@@ -257,7 +290,15 @@ impl TalabMcp {
         }))
     }
 
-    #[tool(description = "Delete a memory for good (its history keeps that it was deleted).")]
+    #[tool(
+        description = "Delete a memory for good (its history keeps that it was deleted).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
     async fn delete_memory(&self, Parameters(a): Parameters<IdArg>) -> Result<Json<Done>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
         manager.delete(&a.id).await.map_err(failed)?;
@@ -267,7 +308,10 @@ impl TalabMcp {
         }))
     }
 
-    #[tool(description = "A memory's changes, oldest first.")]
+    #[tool(
+        description = "A memory's changes, oldest first.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
     async fn memory_history(&self, Parameters(a): Parameters<IdArg>) -> Result<Json<HistoryOut>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
         let mut events: Vec<Value> = manager
@@ -278,14 +322,17 @@ impl TalabMcp {
             .map(|e| serde_json::json!({"event": e.event, "at": e.at.to_rfc3339(), "detail": e.detail}))
             .collect();
         let id = a.id;
-        bounds::fit(&mut events, |events| HistoryOut {
+        self.bounds.fit(&mut events, |events| HistoryOut {
             id: id.clone(),
             events: events.to_vec(),
         });
         Ok(Json(HistoryOut { id, events }))
     }
 
-    #[tool(description = "Memories by id rendered as one prompt-ready context block, in the order given.")]
+    #[tool(
+        description = "Memories by id rendered as one prompt-ready context block, in the order given.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
     async fn memory_context(
         &self,
         Parameters(a): Parameters<ContextArgs>,
@@ -295,7 +342,7 @@ impl TalabMcp {
             return Err(format!("at most {} ids at once", bounds::MAX_ITEMS));
         }
         let context = manager.get_context(&a.ids).await.map_err(failed)?;
-        let budget = DEFAULT_CONTEXT_BUDGET.min(bounds::MAX_ANSWER_CHARS / 2);
+        let budget = DEFAULT_CONTEXT_BUDGET.min(self.bounds.text_chars());
         let (context, _) = bounds::preview(&context, budget, "ask for fewer ids");
         Ok(Json(ContextOut { context }))
     }

@@ -24,8 +24,9 @@ use crate::exit::CliError;
 /// What the server tells a client about itself when it connects.
 pub const INSTRUCTIONS: &str = "talab's lab memory and EMAs. Memory tools (search_memories, \
 add_memory, get_memory, update_memory, deprecate_memory, delete_memory, memory_history, \
-memory_context) all work in the store's default scope, the one `talab memory` uses, so what one \
-client adds every client finds. Lab tools: list_assets, get_ema, refresh_ema (recorded and \
+memory_context) work in the store's default scope (\"default\"), the one `talab memory` uses, so \
+what one client adds every client finds; add_memory and search_memories take `scope` to use \
+another one. Lab tools: list_assets, get_ema, refresh_ema (recorded and \
 remembered like `talab refresh-ema`), ask (like `talab ask`). Records (read-only): list_tasks, \
 costs, signals_summary, memory_health. Lists are paginated: pass `next_cursor` back as `cursor`.";
 
@@ -33,24 +34,31 @@ costs, signals_summary, memory_health. Lists are paginated: pass `next_cursor` b
 #[derive(Clone)]
 pub struct TalabMcp {
     app: App,
+    bounds: bounds::Bounds,
     tool_router: ToolRouter<TalabMcp>,
 }
 
 impl TalabMcp {
     pub fn new(app: App) -> Self {
         TalabMcp {
+            bounds: bounds::Bounds::from_config(app.config()),
             app,
-            tool_router: Self::memory_router() + Self::lab_router() + Self::record_router(),
+            tool_router: Self::router(),
         }
     }
 
-    /// The tools' names, sorted.
-    pub fn tool_names(&self) -> Vec<String> {
-        self.tool_router
+    /// Every tool's name, sorted; only those marked read-only (`readOnlyHint`) when `read_only`.
+    pub fn tools(read_only: bool) -> Vec<String> {
+        Self::router()
             .list_all()
             .into_iter()
+            .filter(|t| !read_only || t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
             .map(|t| t.name.to_string())
             .collect()
+    }
+
+    fn router() -> ToolRouter<TalabMcp> {
+        Self::memory_router() + Self::lab_router() + Self::record_router()
     }
 }
 
@@ -92,4 +100,34 @@ pub async fn serve_stdio(app: App) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::failure(format!("MCP: the session ended with an error: {e}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TalabMcp;
+
+    #[test]
+    fn every_tool_says_whether_it_writes_and_the_read_only_ones_are_these() {
+        for tool in TalabMcp::router().list_all() {
+            let hint = tool.annotations.as_ref().and_then(|a| a.read_only_hint);
+            assert!(hint.is_some(), "{} has no readOnlyHint", tool.name);
+        }
+        assert_eq!(
+            TalabMcp::tools(true),
+            [
+                "ask",
+                "costs",
+                "get_ema",
+                "get_memory",
+                "list_assets",
+                "list_tasks",
+                "memory_context",
+                "memory_health",
+                "memory_history",
+                "search_memories",
+                "signals_summary"
+            ]
+        );
+        assert_eq!(TalabMcp::tools(false).len(), 16);
+    }
 }

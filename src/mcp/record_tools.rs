@@ -57,7 +57,8 @@ pub struct Report {
 #[tool_router(router = record_router, vis = "pub(super)")]
 impl TalabMcp {
     #[tool(
-        description = "The AI tasks run so far, newest first: type, platform, success, tokens, cost, error. Paginated."
+        description = "The AI tasks run so far, newest first: type, platform, success, tokens, cost, error. Paginated.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_tasks(&self, Parameters(a): Parameters<TasksArgs>) -> Result<Json<Rows>, String> {
         let store = TaskStore::open(self.app.db().await.map_err(failed)?)
@@ -81,7 +82,7 @@ impl TalabMcp {
                 })
             })
             .collect();
-        bounds::fit(&mut rows, |rows| rows.to_vec());
+        self.bounds.fit(&mut rows, |rows| rows.to_vec());
         let end = offset + rows.len();
         Ok(Json(Rows {
             rows,
@@ -91,7 +92,8 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "What the AI tasks cost, by platform, model or day, with the total (as `talab costs`)."
+        description = "What the AI tasks cost, by platform, model or day, with the total (as `talab costs`).",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn costs(&self, Parameters(a): Parameters<CostsArgs>) -> Result<Json<Report>, String> {
         let by = match a.by.as_deref() {
@@ -107,19 +109,21 @@ impl TalabMcp {
     }
 
     #[tool(
-        description = "The EMA-crossover signals' results: trades, open trades, win rate, mean and total P&L, max drawdown (as `talab signals summary`)."
+        description = "The EMA-crossover signals' results: trades, open trades, win rate, mean and total P&L, max drawdown (as `talab signals summary`).",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn signals_summary(&self, Parameters(a): Parameters<SignalsArgs>) -> Result<Json<Report>, String> {
         let db = self.app.db().await.map_err(failed)?;
         let mut sums = talab_features::signals::summary(&db, a.signal.as_deref(), a.symbol.as_deref())
             .await
             .map_err(failed)?;
-        bounds::fit(&mut sums, |s| s.to_vec());
+        self.bounds.fit(&mut sums, |s| s.to_vec());
         Ok(Json(Report { report: json!(sums) }))
     }
 
     #[tool(
-        description = "The memory store's health: stale memories, ones missing the usual metadata, near-duplicates (as `talab memory health`); `found` counts each in full when the lists are cut to fit."
+        description = "The memory store's health: stale memories, ones missing the usual metadata, near-duplicates (as `talab memory health`); `found` counts each in full when the lists are cut to fit.",
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn memory_health(&self) -> Result<Json<Report>, String> {
         let manager = self.app.memory().await.map_err(failed)?;
@@ -130,7 +134,7 @@ impl TalabMcp {
             "duplicates": report.duplicates.len(),
         });
         // Too many findings to send: the longest list gives way first (the counts stay whole).
-        while !bounds::fits(&report) {
+        while !self.bounds.fits(&report) {
             let lens = [
                 report.stale.len(),
                 report.missing_metadata.len(),
