@@ -31,6 +31,7 @@
 pub mod context;
 pub mod embed;
 mod error;
+pub mod event;
 mod manager;
 pub mod manager_sql;
 pub mod model;
@@ -47,7 +48,8 @@ pub mod vector;
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
-pub use manager::{FILTER_OVERFETCH, MemoryManager};
+pub use event::MemoryEvent;
+pub use manager::{BackendInfo, FILTER_OVERFETCH, MemoryManager};
 pub use manager_sql::SqlMemoryManager;
 pub use model::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, Metadata, now_micros, unique_ids,
