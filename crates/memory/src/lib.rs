@@ -28,6 +28,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod backends;
 pub mod context;
 pub mod embed;
 mod error;
@@ -45,6 +46,7 @@ pub mod terms;
 pub mod time_phrase;
 pub mod vector;
 
+pub use backends::pgvector::PgVectorMemory;
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
