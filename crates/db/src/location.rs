@@ -126,7 +126,7 @@ mod tests {
         let pg = DatabaseLocation::parse("postgresql://bob:hunter2@db.example:6543/lab").unwrap();
         assert_eq!(pg.to_string(), "postgres://bob@db.example:6543/lab");
         assert!(!format!("{pg:?}").contains("hunter2"));
-        let socket = DatabaseLocation::parse("postgresql://postgres:@/lab?host=/run/pg").unwrap();
+        let socket = DatabaseLocation::parse("postgresql:///lab?host=/run/pg&user=postgres").unwrap();
         assert_eq!(socket.to_string(), "postgres://postgres@/run/pg:5432/lab");
     }
 
