@@ -137,7 +137,7 @@ impl Database {
         let probe = tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await;
         let unreachable = |reason: String| DbError::Unreachable {
             backend: "PostgreSQL",
-            host: options.get_host().to_string(),
+            host: crate::location::postgres_host(&options),
             port: options.get_port(),
             reason,
         };
@@ -261,7 +261,7 @@ fn sqlite_options() -> SqliteConnectOptions {
 }
 
 fn classify_postgres_error(options: &PgConnectOptions, e: sqlx::Error) -> DbError {
-    let host = options.get_host().to_string();
+    let host = crate::location::postgres_host(options);
     let port = options.get_port();
     match e {
         sqlx::Error::Io(io) => DbError::Unreachable {

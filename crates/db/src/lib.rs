@@ -47,7 +47,7 @@ mod tx;
 
 pub use database::{Backend, Database, Pool};
 pub use error::{DbError, ErrorKind};
-pub use location::DatabaseLocation;
+pub use location::{DatabaseLocation, postgres_host};
 pub use migrate::{Migration, MigrationSet};
 pub use sqlx;
 pub use tx::{LOCK_WAIT_LIMIT, POSTGRES_MAX_PARAMS, SQLITE_MAX_PARAMS, Tx};

@@ -67,7 +67,7 @@ impl fmt::Display for DatabaseLocation {
                 f,
                 "postgres://{}@{}:{}/{}",
                 o.get_username(),
-                o.get_host(),
+                postgres_host(o),
                 o.get_port(),
                 o.get_database().unwrap_or(o.get_username())
             ),
@@ -78,6 +78,15 @@ impl fmt::Display for DatabaseLocation {
 impl fmt::Debug for DatabaseLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DatabaseLocation({self})")
+    }
+}
+
+/// The server a connection goes to, for messages: its host name, or the folder of its Unix socket
+/// (`?host=/run/postgresql`) when it connects through one (sqlx then ignores the host name).
+pub fn postgres_host(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None => options.get_host().to_string(),
     }
 }
 
@@ -117,6 +126,8 @@ mod tests {
         let pg = DatabaseLocation::parse("postgresql://bob:hunter2@db.example:6543/lab").unwrap();
         assert_eq!(pg.to_string(), "postgres://bob@db.example:6543/lab");
         assert!(!format!("{pg:?}").contains("hunter2"));
+        let socket = DatabaseLocation::parse("postgresql:///lab?host=/run/pg&user=postgres").unwrap();
+        assert_eq!(socket.to_string(), "postgres://postgres@/run/pg:5432/lab");
     }
 
     #[test]

@@ -80,6 +80,21 @@ pub enum MemoryError {
     /// A search request that cannot be answered as given.
     #[error("invalid search: {0}")]
     InvalidSearch(String),
+    /// The backend in use has no such operation (it says so rather than doing nothing).
+    #[error("the {backend} memory backend cannot {operation}")]
+    Unsupported {
+        backend: &'static str,
+        operation: &'static str,
+    },
+    /// A backend could not be used where it is configured: unreachable, refused, missing a server
+    /// extension, or holding another embedder's vectors. One line: which backend, where (credentials
+    /// masked), what is wrong and what to do.
+    #[error("{backend} memory at {location}: {message}")]
+    Backend {
+        backend: &'static str,
+        location: String,
+        message: String,
+    },
 }
 
 impl From<sqlx::Error> for MemoryError {
@@ -102,7 +117,8 @@ impl MemoryError {
             | MemoryError::NulInText(_)
             | MemoryError::InvalidSearch(_)
             | MemoryError::NotFound(_)
-            | MemoryError::DuplicateContent { .. } => Input,
+            | MemoryError::DuplicateContent { .. }
+            | MemoryError::Unsupported { .. } => Input,
             MemoryError::Sql(_)
             | MemoryError::InvalidEmbedding(_)
             | MemoryError::CorruptEmbedding { .. }
@@ -112,7 +128,8 @@ impl MemoryError {
             | MemoryError::EmbedHttp { .. }
             | MemoryError::EmbedderMismatch { .. }
             | MemoryError::ReindexUnfinished { .. }
-            | MemoryError::EmbedderOutput { .. } => Failure,
+            | MemoryError::EmbedderOutput { .. }
+            | MemoryError::Backend { .. } => Failure,
         }
     }
 }

@@ -28,9 +28,11 @@
 //! # }).unwrap();
 //! ```
 
+pub mod backends;
 pub mod context;
 pub mod embed;
 mod error;
+pub mod event;
 mod manager;
 pub mod manager_sql;
 pub mod model;
@@ -45,10 +47,12 @@ pub mod time_phrase;
 pub mod vector;
 mod writers;
 
+pub use backends::pgvector::PgVectorMemory;
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};
 pub use error::MemoryError;
-pub use manager::{FILTER_OVERFETCH, MemoryManager};
+pub use event::MemoryEvent;
+pub use manager::{BackendInfo, FILTER_OVERFETCH, MemoryManager};
 pub use manager_sql::SqlMemoryManager;
 pub use model::{
     DEFAULT_LIMIT, DEFAULT_THRESHOLD, FETCHED_RELEVANCE, Memory, Metadata, now_micros, unique_ids,

@@ -4,21 +4,45 @@
 //! Stores, stubs and remote backends all implement [`MemoryManager`]. The `talab` binary's refresh
 //! flow, `talab ask` and the local `memory_search` tool talk to memory only through it (as
 //! `Arc<dyn MemoryManager>` / `&dyn MemoryManager`), so a test or another backend can stand in;
-//! `talab memory` also uses what only the embedded store has (paged listing, re-indexing).
+//! `talab memory` also uses what only the embedded store has (re-indexing, stats, health).
+//!
+//! The record operations (get, update, deprecate, delete, history, list, describe) are on the
+//! trait so a program can hold any backend as `Arc<dyn MemoryManager>`. Their default bodies
+//! answer [`MemoryError::Unsupported`], naming the backend and the operation: a backend without
+//! one says so, never does nothing.
 
-use crate::MemoryError;
+use crate::event::MemoryEvent;
 use crate::model::{DEFAULT_THRESHOLD, Memory, Metadata};
 use crate::search::{SearchOutcome, SearchRequest};
+use crate::{EmbedderIdentity, MemoryError, Page};
 
 /// How many times the limit the default [`MemoryManager::search_with`] asks a backend for before
 /// filtering.
 pub const FILTER_OVERFETCH: usize = 20;
+
+/// What a backend is and where it keeps its memories, for `talab memory stats` and error reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BackendInfo {
+    /// The backend's name (`embedded`, `pgvector`, …), as in [`MemoryManager::backend_name`].
+    pub backend: &'static str,
+    /// Where its memories are (a URL or path), credentials masked.
+    pub location: String,
+    /// The embedder whose vectors it searches (None: a backend that ranks in its own way).
+    pub embedder: Option<EmbedderIdentity>,
+    /// How many memories it holds, in every scope.
+    pub count: u64,
+}
 
 /// A semantic memory: add text, find it again by meaning, render it for a prompt.
 ///
 /// Object safe, so it is used as `Arc<dyn MemoryManager>`.
 #[async_trait::async_trait]
 pub trait MemoryManager: Send + Sync {
+    /// The backend's name in messages (`embedded`, `pgvector`, …); by default the type's name.
+    fn backend_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// Stores content; returns its id (an existing id when the same normalised content is already stored).
     async fn add(&self, content: &str, metadata: Metadata) -> Result<String, MemoryError> {
         Ok(self.insert(content, metadata).await?.id)
@@ -70,4 +94,62 @@ pub trait MemoryManager: Send + Sync {
 
     /// The prompt-ready context block for these ids (format: [`crate::context`]).
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError>;
+
+    /// The memory with this id, in any scope ([`MemoryError::NotFound`] when there is none).
+    async fn get(&self, id: &str) -> Result<Memory, MemoryError> {
+        let _ = id;
+        Err(self.unsupported("get a memory by id"))
+    }
+
+    /// Changes a memory's content (re-embedded before anything is written) and/or metadata,
+    /// keeping the previous values in its history; returns the updated memory. Content another
+    /// memory of the same scope already holds is refused ([`MemoryError::DuplicateContent`]).
+    async fn update(
+        &self,
+        id: &str,
+        content: Option<&str>,
+        metadata: Option<Metadata>,
+    ) -> Result<Memory, MemoryError> {
+        let _ = (id, content, metadata);
+        Err(self.unsupported("update a memory"))
+    }
+
+    /// Soft-deletes a memory: kept and fetchable, left out of searches unless they ask for it.
+    async fn deprecate(&self, id: &str, reason: &str) -> Result<(), MemoryError> {
+        let _ = (id, reason);
+        Err(self.unsupported("deprecate a memory"))
+    }
+
+    /// Removes a memory for good; its history is kept where the backend has one.
+    async fn delete(&self, id: &str) -> Result<(), MemoryError> {
+        let _ = id;
+        Err(self.unsupported("delete a memory"))
+    }
+
+    /// Everything that happened to a memory, oldest first (also after it was deleted);
+    /// [`MemoryError::NotFound`] when nothing ever did.
+    async fn history(&self, id: &str) -> Result<Vec<MemoryEvent>, MemoryError> {
+        let _ = id;
+        Err(self.unsupported("show a memory's history"))
+    }
+
+    /// Up to `limit` memories of every scope from `offset`, oldest first (ties by id), with the
+    /// total, so nothing is ever cut silently.
+    async fn list(&self, offset: u64, limit: u64) -> Result<Page, MemoryError> {
+        let _ = (offset, limit);
+        Err(self.unsupported("list memories"))
+    }
+
+    /// Which backend this is, where, with which embedder, holding how many memories.
+    async fn describe(&self) -> Result<BackendInfo, MemoryError> {
+        Err(self.unsupported("describe itself"))
+    }
+
+    /// The error a backend answers for an operation it does not have.
+    fn unsupported(&self, operation: &'static str) -> MemoryError {
+        MemoryError::Unsupported {
+            backend: self.backend_name(),
+            operation,
+        }
+    }
 }

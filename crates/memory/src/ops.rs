@@ -11,23 +11,14 @@ use chrono::{DateTime, Utc};
 use talab_db::on_pool;
 use talab_db::sqlx::types::Json;
 
+pub use crate::event::MemoryEvent;
+use crate::event::{delete_detail, deprecate_detail, update_detail};
 use crate::search::matrix::dot;
 use crate::writers::WriterLock;
 use crate::{
     EmbedderIdentity, Memory, MemoryError, Metadata, Page, SqlMemoryManager, content_hash, now_micros,
     validate_content, validate_metadata, vector,
 };
-
-/// One entry of a memory's history.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MemoryEvent {
-    /// `add`, `update`, `deprecate` or `delete`.
-    pub event: String,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// What changed (e.g. the previous content of an update, the reason of a deprecation).
-    pub detail: serde_json::Value,
-}
 
 /// Counts and sizes of a store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -132,11 +123,7 @@ impl SqlMemoryManager {
         let metadata = metadata.unwrap_or_else(|| old.metadata.clone());
         let vector = self.embed(std::slice::from_ref(&content)).await?.remove(0);
         let hash = content_hash(&content);
-        let detail = serde_json::json!({
-            "previous_content": old.content,
-            "previous_metadata": old.metadata,
-            "content_changed": content_hash(&old.content) != hash,
-        });
+        let detail = update_detail(&old.content, &old.metadata, content_hash(&old.content) != hash);
         let now = now_micros();
         let dim = vector.len() as i32;
         let result = on_pool!(self.records.database(), pool => async {
@@ -170,7 +157,7 @@ impl SqlMemoryManager {
     /// Soft-deletes a memory: kept and listed, but excluded from searches unless asked for.
     pub async fn deprecate(&self, id: &str, reason: &str) -> Result<(), MemoryError> {
         let now = now_micros();
-        let detail = serde_json::json!({ "reason": reason });
+        let detail = deprecate_detail(reason);
         let changed = on_pool!(self.records.database(), pool => async {
             let mut tx = pool.begin().await?;
             tx.lock_writers().await?;
@@ -197,7 +184,7 @@ impl SqlMemoryManager {
     /// Removes a memory for good; its history (with its last content) is kept.
     pub async fn delete(&self, id: &str) -> Result<(), MemoryError> {
         let old = self.get(id).await?;
-        let detail = serde_json::json!({ "content": old.content, "metadata": old.metadata });
+        let detail = delete_detail(&old.content, &old.metadata);
         let now = now_micros();
         let removed = on_pool!(self.records.database(), pool => async {
             let mut tx = pool.begin().await?;

@@ -193,12 +193,7 @@ impl MemoryRecords {
         }
         let (blob, dim) = checked_embedding(&new)?;
         let hash = content_hash(&new.content);
-        let detail = serde_json::json!({
-            "scope": new.scope,
-            "content_hash": hash,
-            "embedder": new.embedder,
-            "dim": dim,
-        });
+        let detail = crate::event::add_detail(&new.scope, &hash, new.embedder.as_deref(), dim);
         // A retry is needed only when a concurrent delete removes the row we conflicted with
         // before we read its id.
         for _ in 0..3 {

@@ -9,7 +9,7 @@ use crate::model::{
     FETCHED_RELEVANCE, now_micros, unique_ids, validate_content, validate_query, validate_threshold,
 };
 use crate::normalise::content_hash;
-use crate::{Inserted, Memory, MemoryError, MemoryManager, Metadata, terms};
+use crate::{BackendInfo, Inserted, Memory, MemoryError, MemoryManager, Metadata, terms};
 
 /// An in-memory [`MemoryManager`] that matches on words.
 ///
@@ -31,6 +31,8 @@ use crate::{Inserted, Memory, MemoryError, MemoryManager, Metadata, terms};
 ///   or below returns every memory (with score 0 for those sharing no word).
 /// - `embedding` is always empty; nothing persists beyond the value; there are no scopes.
 /// - Memories fetched by id carry a relevance of [`FETCHED_RELEVANCE`].
+/// - Of the record operations it has `get` and `describe`; the others answer
+///   [`MemoryError::Unsupported`].
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -150,6 +152,24 @@ impl MemoryManager for MemoryStub {
                 ..entries[i].memory.clone()
             })
             .collect())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "stub"
+    }
+
+    async fn get(&self, id: &str) -> Result<Memory, MemoryError> {
+        MemoryStub::get(self, id).ok_or_else(|| MemoryError::NotFound(id.to_string()))
+    }
+
+    /// In memory, with no embedder; the other record operations answer `Unsupported`.
+    async fn describe(&self) -> Result<BackendInfo, MemoryError> {
+        Ok(BackendInfo {
+            backend: "stub",
+            location: "in memory".into(),
+            embedder: None,
+            count: self.len() as u64,
+        })
     }
 
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {

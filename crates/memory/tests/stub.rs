@@ -283,3 +283,44 @@ async fn the_default_search_with_filters_after_searching() {
     assert!(out.hits.is_empty());
     assert_eq!(out.filtered_out, 3);
 }
+
+/// A backend without an operation says so, naming itself and the operation; it never does
+/// nothing. The stub has get and describe; the rest are the trait's defaults.
+#[tokio::test]
+async fn operations_a_backend_lacks_are_refused_by_name() {
+    let memory: Arc<dyn MemoryManager> = Arc::new(MemoryStub::new());
+    let id = memory
+        .add("EMA calculation logic", Metadata::new())
+        .await
+        .unwrap();
+    assert_eq!(memory.get(&id).await.unwrap().content, "EMA calculation logic");
+    let info = memory.describe().await.unwrap();
+    assert_eq!((info.backend, info.count, info.embedder), ("stub", 1, None));
+    let refusals = [
+        memory.update(&id, Some("other"), None).await.err(),
+        memory.deprecate(&id, "old").await.err(),
+        memory.delete(&id).await.err(),
+        memory.history(&id).await.map(|_| ()).err(),
+        memory.list(0, 10).await.map(|_| ()).err(),
+    ];
+    for (err, operation) in refusals
+        .into_iter()
+        .zip(["update", "deprecate", "delete", "history", "list"])
+    {
+        let err = err.unwrap_or_else(|| panic!("{operation} did something"));
+        assert!(
+            matches!(err, MemoryError::Unsupported { backend: "stub", .. }),
+            "{operation}: {err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("the stub memory backend cannot "),
+            "{err}"
+        );
+        assert_eq!(err.kind(), talab_db::ErrorKind::Input);
+    }
+    assert_eq!(
+        memory.get(&id).await.unwrap().content,
+        "EMA calculation logic",
+        "unchanged"
+    );
+}

@@ -27,6 +27,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::{Database, Pool};
 
+pub mod pgvector;
 pub mod python;
 pub mod skip;
 
@@ -132,7 +133,7 @@ pub async fn postgres() -> Option<TestDb> {
     })
 }
 
-fn now_hours() -> u64 {
+pub(crate) fn now_hours() -> u64 {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -176,7 +177,13 @@ async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
 /// A test schema made more than [`SWEEP_AFTER_HOURS`] ago, or one without an hour in its name
 /// (made before names carried one).
 fn is_stale(name: &str, now_hours: u64) -> bool {
-    let Some(rest) = name.strip_prefix(SCHEMA_PREFIX) else {
+    is_stale_with(SCHEMA_PREFIX, name, now_hours)
+}
+
+/// [`is_stale`] for any test object named `<prefix><unix hour>_<random>` (schemas here, the
+/// pgvector tests' databases in [`pgvector`]).
+pub(crate) fn is_stale_with(prefix: &str, name: &str, now_hours: u64) -> bool {
+    let Some(rest) = name.strip_prefix(prefix) else {
         return false;
     };
     match rest.split_once('_').map(|(hour, _)| hour.parse::<u64>()) {

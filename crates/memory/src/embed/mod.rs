@@ -47,3 +47,45 @@ pub trait Embedder: Send + Sync {
     /// Fails as a whole: a failed call stores nothing.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
 }
+
+/// Embeds texts and checks the embedder kept its promise (one unit vector of its dimension per
+/// text); vectors slightly off unit length are renormalised. Every store embeds through this, so
+/// a misbehaving embedder is caught before anything is written.
+pub(crate) async fn embed_checked(
+    embedder: &dyn Embedder,
+    identity: &EmbedderIdentity,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>, MemoryError> {
+    let vectors = embedder.embed(texts).await?;
+    let fail = |problem: String| MemoryError::EmbedderOutput {
+        embedder: identity.to_string(),
+        problem,
+    };
+    if vectors.len() != texts.len() {
+        return Err(fail(format!(
+            "{} vectors for {} texts",
+            vectors.len(),
+            texts.len()
+        )));
+    }
+    vectors
+        .into_iter()
+        .map(|mut v| {
+            if v.len() != identity.dim {
+                return Err(fail(format!(
+                    "a vector of {} values, not {}",
+                    v.len(),
+                    identity.dim
+                )));
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if !norm.is_finite() || norm == 0.0 {
+                return Err(fail("a zero or non-finite vector".into()));
+            }
+            if (norm - 1.0).abs() > 1e-4 {
+                v.iter_mut().for_each(|x| *x /= norm);
+            }
+            Ok(v)
+        })
+        .collect()
+}

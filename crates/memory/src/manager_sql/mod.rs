@@ -20,11 +20,14 @@ use tokio::sync::RwLock;
 use crate::search::{IndexEntry, SearchIndex, SearchMode, SearchOutcome, SearchRequest};
 use crate::store::DEFAULT_SCOPE;
 use crate::{
-    DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError, MemoryManager,
-    MemoryRecords, Metadata, NewMemory, now_micros, validate_content, validate_query, validate_scope,
-    validate_threshold, vector,
+    BackendInfo, DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError,
+    MemoryEvent, MemoryManager, MemoryRecords, Metadata, NewMemory, Page, now_micros, validate_content,
+    validate_query, validate_scope, validate_threshold, vector,
 };
 pub use info::{StoreInfo, identity_key};
+
+/// The backend name of [`SqlMemoryManager`] (the default, embedded store).
+pub const EMBEDDED: &str = "embedded";
 
 /// A memory store on the database, searched with one embedder's vectors.
 ///
@@ -223,41 +226,9 @@ impl SqlMemoryManager {
         *self.index.write().await = None;
     }
 
-    /// Embeds texts and checks the embedder kept its promise (one unit vector of its dimension
-    /// per text); vectors slightly off unit length are renormalised.
+    /// Embeds texts, checked ([`crate::embed::embed_checked`]).
     pub(crate) async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
-        let vectors = self.embedder.embed(texts).await?;
-        let fail = |problem: String| MemoryError::EmbedderOutput {
-            embedder: self.identity.to_string(),
-            problem,
-        };
-        if vectors.len() != texts.len() {
-            return Err(fail(format!(
-                "{} vectors for {} texts",
-                vectors.len(),
-                texts.len()
-            )));
-        }
-        vectors
-            .into_iter()
-            .map(|mut v| {
-                if v.len() != self.identity.dim {
-                    return Err(fail(format!(
-                        "a vector of {} values, not {}",
-                        v.len(),
-                        self.identity.dim
-                    )));
-                }
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                if !norm.is_finite() || norm == 0.0 {
-                    return Err(fail("a zero or non-finite vector".into()));
-                }
-                if (norm - 1.0).abs() > 1e-4 {
-                    v.iter_mut().for_each(|x| *x /= norm);
-                }
-                Ok(v)
-            })
-            .collect()
+        crate::embed::embed_checked(self.embedder.as_ref(), &self.identity, texts).await
     }
 
     /// Loads the index from the database unless it is loaded. The write lock is held during the
@@ -363,5 +334,50 @@ impl MemoryManager for SqlMemoryManager {
     /// [`SqlMemoryManager::search_with`]).
     async fn search_with(&self, request: &SearchRequest) -> Result<SearchOutcome, MemoryError> {
         SqlMemoryManager::search_with(self, request).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        EMBEDDED
+    }
+
+    // The record operations are the inherent ones of `ops`, unchanged.
+
+    async fn get(&self, id: &str) -> Result<Memory, MemoryError> {
+        SqlMemoryManager::get(self, id).await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        content: Option<&str>,
+        metadata: Option<Metadata>,
+    ) -> Result<Memory, MemoryError> {
+        SqlMemoryManager::update(self, id, content, metadata).await
+    }
+
+    async fn deprecate(&self, id: &str, reason: &str) -> Result<(), MemoryError> {
+        SqlMemoryManager::deprecate(self, id, reason).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), MemoryError> {
+        SqlMemoryManager::delete(self, id).await
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<MemoryEvent>, MemoryError> {
+        SqlMemoryManager::history(self, id).await
+    }
+
+    async fn list(&self, offset: u64, limit: u64) -> Result<Page, MemoryError> {
+        SqlMemoryManager::list(self, offset, limit).await
+    }
+
+    /// The database (SQLite file or PostgreSQL URL, without its password) and the row count.
+    async fn describe(&self) -> Result<BackendInfo, MemoryError> {
+        Ok(BackendInfo {
+            backend: EMBEDDED,
+            location: self.records.database().to_string(),
+            embedder: Some(self.identity.clone()),
+            count: self.records.count().await?,
+        })
     }
 }

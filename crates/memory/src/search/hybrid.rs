@@ -86,6 +86,38 @@ pub fn fuse_weighted<T: Copy + Eq + std::hash::Hash>(
     fused
 }
 
+/// Fuses two ranked candidate lists the way [`Fusion`] says, for a backend whose server ranks
+/// (pgvector): `by_cosine` are the best candidates by cosine, `by_lexical` the best by a lexical
+/// score (only those sharing a term with the query), each best first, every candidate having
+/// passed the filters and the threshold; `cosine` gives the cosine of any candidate of either.
+/// Returns each candidate once with its fused score, in no particular order.
+///
+/// [`Fusion::CosineNudge`] adds `w · lexical / best_lexical` to the cosine, best_lexical being
+/// the first of `by_lexical`, as the in-memory index does over all its candidates;
+/// [`Fusion::Rrf`] is [`fuse_weighted`] of the two lists.
+pub fn fuse_lists<T: Copy + Eq + std::hash::Hash>(
+    fusion: Fusion,
+    by_cosine: &[(T, f32)],
+    by_lexical: &[(T, f32)],
+    cosine: impl Fn(T) -> f32,
+) -> Vec<(T, f32)> {
+    match fusion {
+        Fusion::Rrf { k } => fuse_weighted(by_cosine, by_lexical, k, VECTOR_WEIGHT),
+        Fusion::CosineNudge { bm25_weight } => {
+            let best = by_lexical.iter().map(|(_, s)| *s).fold(0.0, f32::max);
+            let scale = if best > 0.0 { bm25_weight / best } else { 0.0 };
+            let lexical: std::collections::HashMap<T, f32> = by_lexical.iter().copied().collect();
+            let mut seen = std::collections::HashSet::new();
+            by_cosine
+                .iter()
+                .chain(by_lexical)
+                .filter(|(t, _)| seen.insert(*t))
+                .map(|&(t, _)| (t, cosine(t) + scale * lexical.get(&t).copied().unwrap_or(0.0)))
+                .collect()
+        }
+    }
+}
+
 /// Each value's rank (0 = highest); equal values share the rank of the first of them.
 fn ranks(values: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
@@ -128,5 +160,21 @@ mod tests {
         // Second on one list and first on the other beats first on one list only.
         assert!(fused[0].1 > fused[2].1);
         assert!(fuse(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn lists_fuse_by_the_embedders_fusion() {
+        let by_cosine = [(1, 0.9), (2, 0.8)];
+        let by_lexical = [(3, 4.0), (2, 2.0)];
+        let cosine = |t: i32| [0.0, 0.9, 0.8, 0.5][t as usize];
+        let mut nudged = fuse_lists(SEMANTIC, &by_cosine, &by_lexical, cosine);
+        nudged.sort_by_key(|(t, _)| *t);
+        let w = SEMANTIC_BM25_WEIGHT;
+        assert_eq!(nudged, [(1, 0.9), (2, 0.8 + w * 0.5), (3, 0.5 + w)]);
+        let mut rrf = fuse_lists(LEXICAL, &by_cosine, &by_lexical, cosine);
+        let mut direct = fuse_weighted(&by_cosine, &by_lexical, K, VECTOR_WEIGHT);
+        rrf.sort_by_key(|(t, _)| *t);
+        direct.sort_by_key(|(t, _)| *t);
+        assert_eq!(rrf, direct);
     }
 }

@@ -1,0 +1,59 @@
+//! A memory's history: the [`MemoryEvent`]s every backend with a history returns, and the detail
+//! each kind of event records.
+//!
+//! Written once here so that the embedded store and the pgvector backend record the same details
+//! for the same change (a history read through `MemoryManager::history` means the same thing
+//! whichever backend wrote it).
+
+use chrono::{DateTime, Utc};
+
+use crate::Metadata;
+
+/// One entry of a memory's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MemoryEvent {
+    /// `add`, `update`, `deprecate` or `delete`.
+    pub event: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What changed (e.g. the previous content of an update, the reason of a deprecation).
+    pub detail: serde_json::Value,
+}
+
+/// The detail of an `add`: where it went and which embedder made its vector.
+pub fn add_detail(
+    scope: &str,
+    content_hash: &str,
+    embedder: Option<&str>,
+    dim: Option<i32>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "scope": scope,
+        "content_hash": content_hash,
+        "embedder": embedder,
+        "dim": dim,
+    })
+}
+
+/// The detail of an `update`: the previous content and metadata, and whether the content changed.
+pub fn update_detail(
+    previous_content: &str,
+    previous_metadata: &Metadata,
+    content_changed: bool,
+) -> serde_json::Value {
+    serde_json::json!({
+        "previous_content": previous_content,
+        "previous_metadata": previous_metadata,
+        "content_changed": content_changed,
+    })
+}
+
+/// The detail of a `deprecate`: why.
+pub fn deprecate_detail(reason: &str) -> serde_json::Value {
+    serde_json::json!({ "reason": reason })
+}
+
+/// The detail of a `delete`: the last content and metadata, so the history outlives the memory.
+pub fn delete_detail(content: &str, metadata: &Metadata) -> serde_json::Value {
+    serde_json::json!({ "content": content, "metadata": metadata })
+}
