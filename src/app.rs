@@ -1,8 +1,8 @@
 //! `App`: what one talab process holds, built once from the resolved configuration (ripgrep's
 //! `HiArgs` is the model). The database is connected in exactly one place, [`App::db`], on first
 //! use, with every crate's migrations applied then; the memory manager (and so the embedding model)
-//! is built at most once, on first use, by [`App::memory`], and the feature store by
-//! [`App::features`]. Commands and local tools take the `App`
+//! is built at most once, on first use, by [`App::memory`] on the configured backend (`memory.backend`:
+//! the embedded store in the database, or pgvector), and the feature store by [`App::features`]. Commands and local tools take the `App`
 //! (a cheap handle to shared state), never a configuration to open things from again.
 //!
 //! [`App::close`] ends the process's use of the database cleanly. On SQLite that matters beyond
@@ -14,9 +14,10 @@ use std::sync::{Arc, Once};
 
 use talab_db::Database;
 use talab_features::{AssetRegistry, FeatureStore, SqlFeatureStore};
+use talab_memory::backends::pgvector::{PGVECTOR, PgVectorMemory};
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
-use talab_memory::{Embedder, MemoryError, MemoryRecords, SqlMemoryManager};
+use talab_memory::{Embedder, MemoryError, MemoryManager, MemoryRecords, SqlMemoryManager};
 use talab_orchestrator::TaskStore;
 use tokio::sync::OnceCell;
 
@@ -33,7 +34,8 @@ struct Inner {
     config: Config,
     db: OnceCell<Database>,
     embedder: OnceCell<Arc<dyn Embedder>>,
-    memory: OnceCell<Arc<SqlMemoryManager>>,
+    memory: OnceCell<Arc<dyn MemoryManager>>,
+    embedded: OnceCell<Arc<SqlMemoryManager>>,
     features: OnceCell<Arc<dyn FeatureStore>>,
 }
 
@@ -46,6 +48,7 @@ impl App {
                 db: OnceCell::new(),
                 embedder: OnceCell::new(),
                 memory: OnceCell::new(),
+                embedded: OnceCell::new(),
                 features: OnceCell::new(),
             }),
         }
@@ -83,10 +86,58 @@ impl App {
             .cloned()
     }
 
-    /// The real memory manager on the configured database, built once per process.
-    pub async fn memory(&self) -> Result<Arc<SqlMemoryManager>, CliError> {
+    /// The memory on the configured backend (`memory.backend`), built once per process: the
+    /// embedded store in the database, or pgvector on `memory.url` (default: the database when
+    /// it is PostgreSQL) in `memory.table`.
+    pub async fn memory(&self) -> Result<Arc<dyn MemoryManager>, CliError> {
         self.inner
             .memory
+            .get_or_try_init(|| async {
+                let config = self.config();
+                if self.backend() != PGVECTOR {
+                    return Ok(self.embedded_store().await? as Arc<dyn MemoryManager>);
+                }
+                let url = config.memory_url.value.as_deref().ok_or_else(|| {
+                    CliError::usage(
+                        "memory.backend is pgvector, which needs a PostgreSQL with the vector extension: set \
+                         memory.url (TALAB_MEMORY_URL), or use a PostgreSQL database_url",
+                    )
+                })?;
+                let table = config
+                    .memory_table
+                    .value
+                    .as_deref()
+                    .unwrap_or(talab_memory::backends::pgvector::DEFAULT_TABLE);
+                let store = PgVectorMemory::connect(url, table, self.embedder().await?).await?;
+                Ok::<_, CliError>(Arc::new(store) as Arc<dyn MemoryManager>)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The embedded store, for what only it has (`talab memory stats|health|reindex`); `what`
+    /// names the command in the error when another backend is configured.
+    pub async fn embedded(&self, what: &str) -> Result<Arc<SqlMemoryManager>, CliError> {
+        match self.backend() {
+            talab_memory::manager_sql::EMBEDDED => self.embedded_store().await,
+            other => Err(CliError::usage(format!(
+                "{what} works on the embedded memory store; memory.backend is {other}"
+            ))),
+        }
+    }
+
+    /// The configured memory backend's name.
+    pub fn backend(&self) -> &str {
+        self.config()
+            .memory_backend
+            .value
+            .as_deref()
+            .unwrap_or(talab_memory::manager_sql::EMBEDDED)
+    }
+
+    async fn embedded_store(&self) -> Result<Arc<SqlMemoryManager>, CliError> {
+        self.inner
+            .embedded
             .get_or_try_init(|| async {
                 let records = MemoryRecords::open(self.db().await?).await?;
                 let manager = SqlMemoryManager::open(records, self.embedder().await?).await?;

@@ -154,6 +154,12 @@ pub fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 
 /// `talab memory reindex`: re-embeds the store with the current embedder, with a progress bar.
 pub async fn reindex_memory(app: &App, json: bool) -> Result<(), CliError> {
+    if app.backend() != talab_memory::manager_sql::EMBEDDED {
+        return Err(CliError::usage(format!(
+            "talab memory reindex works on the embedded memory store; memory.backend is {}",
+            app.backend()
+        )));
+    }
     let embedder = app.embedder().await?;
     let records = MemoryRecords::open(app.db().await?).await?;
     let bar = ProgressBar::new(0).with_style(

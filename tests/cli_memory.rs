@@ -167,3 +167,98 @@ fn minilm_finds_paraphrases_and_reindex_switches_embedders() {
     );
     assert_eq!(v["embedder"]["name"], "sentence-transformers/all-MiniLM-L6-v2");
 }
+
+#[tokio::test]
+async fn the_pgvector_backend_serves_memory_the_flow_ask_and_status() {
+    let Some(pg) = talab_db::testing::pgvector::pgvector().await else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let env = [
+        ("TALAB_MEMORY_BACKEND", "pgvector"),
+        ("TALAB_MEMORY_URL", pg.url()),
+    ];
+    let ok = crate::util::ok;
+    for text in RUNS {
+        let v = json_ok(&talab(
+            h,
+            &["memory", "add", text, "--tag", "ops", "--json"],
+            &env,
+        ));
+        assert_eq!(v["created"], true, "{v}");
+    }
+    let again = json_ok(&talab(h, &["memory", "add", RUNS[1], "--json"], &env));
+    assert_eq!(again["created"], false, "{again}");
+    let hits = json_ok(&talab(
+        h,
+        &["memory", "search", "Coinbase candle column order", "--json"],
+        &env,
+    ));
+    assert_eq!(hits["hits"][0]["content"], RUNS[2], "{hits}");
+    let stats = json_ok(&talab(h, &["memory", "stats", "--json"], &env));
+    assert_eq!(
+        (stats["backend"].as_str(), stats["count"].as_u64()),
+        (Some("pgvector"), Some(3))
+    );
+
+    // The joined flow remembers on pgvector, and `ask` answers from there.
+    ok(&talab(
+        h,
+        &["ingest", "synthetic", "--symbols", "BTC", "--days", "400"],
+        &env,
+    ));
+    ok(&talab(
+        h,
+        &["refresh-ema", "--symbols", "BTC", "--no-fetch"],
+        &env,
+    ));
+    let answer = json_ok(&talab(h, &["ask", "what EMAs ran today", "--json"], &env));
+    assert!(answer["answer"].as_str().unwrap().contains("BTC"), "{answer}");
+    let status = json_ok(&talab(h, &["status", "--json"], &env));
+    assert_eq!(status["memory"]["backend"], "pgvector", "{status}");
+    assert_eq!(status["memory"]["memories"], 4, "{status}");
+    assert!(
+        status["memory"]["location"]
+            .as_str()
+            .unwrap()
+            .contains("postgres"),
+        "{status}"
+    );
+
+    // The memories are in pgvector's table, and none in the embedded store.
+    let db = pg.connect().await;
+    let talab_db::Pool::Postgres(pool) = db.pool() else {
+        panic!("pgvector is PostgreSQL")
+    };
+    let rows: i64 = talab_db::sqlx::query_scalar("SELECT COUNT(*) FROM talab_memories")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 4);
+    let embedded = json_ok(&talab(h, &["memory", "list", "--json"], &[]));
+    assert_eq!(embedded["total"], 0, "{embedded}");
+
+    // What only the embedded store has says so; a bad setup is one line naming what to fix.
+    let health = talab(h, &["memory", "health"], &env);
+    assert_eq!(health.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&health.stderr);
+    assert!(
+        err.contains("works on the embedded memory store; memory.backend is pgvector"),
+        "{err}"
+    );
+    let nowhere = [
+        ("TALAB_MEMORY_BACKEND", "pgvector"),
+        ("TALAB_MEMORY_URL", "postgres://postgres@127.0.0.1:9/lab"),
+    ];
+    let out = talab(h, &["memory", "list"], &nowhere);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pgvector") && err.contains("127.0.0.1:9"), "{err}");
+    let out = talab(h, &["memory", "list"], &[("TALAB_MEMORY_BACKEND", "pgvector")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("memory.url"));
+    let out = talab(h, &["memory", "list"], &[("TALAB_MEMORY_BACKEND", "chromadb")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one of embedded, pgvector"));
+}

@@ -6,8 +6,6 @@ use chrono::Utc;
 use serde_json::json;
 use talab_orchestrator::Orchestrator;
 
-use talab_memory::MemoryManager;
-
 use crate::app::App;
 use crate::cli::AskArgs;
 use crate::exit::CliError;

@@ -7,7 +7,7 @@ use std::io::Read;
 use serde::Serialize;
 use serde_json::Value;
 use talab_memory::search::{Filters, SearchRequest};
-use talab_memory::{Inserted, Memory, MemoryManager, Metadata, ops::HealthOptions};
+use talab_memory::{Inserted, Memory, Metadata, ops::HealthOptions};
 
 use crate::app::App;
 use crate::cli::{MemoryAction, MemoryArgs};
@@ -176,7 +176,7 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             Ok(())
         }
         MemoryAction::Context { ids, budget } => {
-            let text = manager.records().context(&ids, budget).await?;
+            let text = manager.context_within(&ids, budget).await?;
             if json {
                 output::json(&serde_json::json!({ "context": text }))
             } else {
@@ -252,10 +252,26 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             Ok(())
         }
         MemoryAction::Stats => {
-            let stats = manager.stats().await?;
-            if json {
-                return output::json(&stats);
+            let info = manager.describe().await?;
+            if app.backend() != talab_memory::manager_sql::EMBEDDED {
+                if json {
+                    return output::json(&info);
+                }
+                let embedder = info.embedder.map_or("its own".to_string(), |e| e.to_string());
+                println!(
+                    "{} memories\nbackend: {} at {}\nembedder: {embedder}",
+                    info.count, info.backend, info.location
+                );
+                return Ok(());
             }
+            let stats = app.embedded("talab memory stats").await?.stats().await?;
+            if json {
+                let mut shown = serde_json::json!(stats);
+                shown["backend"] = serde_json::json!(info.backend);
+                shown["location"] = serde_json::json!(info.location);
+                return output::json(&shown);
+            }
+            println!("backend: {} at {}", info.backend, info.location);
             println!(
                 "{} memories ({} deprecated, {} not searchable with the current embedder)\nembedder: {}\ntext: {} bytes, vectors: {} bytes",
                 stats.total,
@@ -273,7 +289,11 @@ pub async fn run(app: &App, args: MemoryArgs) -> Result<(), CliError> {
             Ok(())
         }
         MemoryAction::Health => {
-            let report = manager.health(&HealthOptions::default()).await?;
+            let report = app
+                .embedded("talab memory health")
+                .await?
+                .health(&HealthOptions::default())
+                .await?;
             output::json(&report)
         }
         MemoryAction::Reindex => unreachable!("handled before the manager is opened"),

@@ -1,5 +1,6 @@
-//! `talab status`: which platforms can run tasks (the orchestrator's `validate_environment`) and
-//! whether the database opens with every crate's schema up to date.
+//! `talab status`: which platforms can run tasks (the orchestrator's `validate_environment`),
+//! whether the database opens with every crate's schema up to date, and which memory backend is
+//! in use, where, and whether it answers.
 
 use serde::Serialize;
 use talab_orchestrator::{Platform, PlatformStatus};
@@ -26,11 +27,56 @@ struct PricingStatus {
     error: Option<String>,
 }
 
+/// The memory backend (`memory.backend`), where it is and what it holds.
+#[derive(Serialize)]
+struct MemoryStatus {
+    backend: String,
+    location: Option<String>,
+    memories: Option<u64>,
+    embedder: Option<String>,
+    ok: bool,
+    error: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Status {
     platforms: std::collections::BTreeMap<Platform, PlatformStatus>,
     database: DatabaseStatus,
+    memory: MemoryStatus,
     pricing: PricingStatus,
+}
+
+/// Opens the configured memory and asks it to describe itself.
+async fn memory_status(app: &App) -> (MemoryStatus, Option<CliError>) {
+    let described = match app.memory().await {
+        Ok(memory) => memory.describe().await.map_err(CliError::from),
+        Err(e) => Err(e),
+    };
+    let backend = app.backend().to_string();
+    match described {
+        Ok(info) => (
+            MemoryStatus {
+                backend,
+                location: Some(info.location),
+                memories: Some(info.count),
+                embedder: info.embedder.map(|e| e.to_string()),
+                ok: true,
+                error: None,
+            },
+            None,
+        ),
+        Err(e) => (
+            MemoryStatus {
+                backend,
+                location: None,
+                memories: None,
+                embedder: None,
+                ok: false,
+                error: Some(e.message().to_string()),
+            },
+            Some(e),
+        ),
+    }
 }
 
 pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
@@ -60,6 +106,22 @@ pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
             (shown, Some(e))
         }
     };
+    let (memory, memory_failed) = match failed {
+        // Without the database the embedded memory cannot open either: one error is enough.
+        Some(_) if app.backend() == talab_memory::manager_sql::EMBEDDED => (
+            MemoryStatus {
+                backend: app.backend().to_string(),
+                location: None,
+                memories: None,
+                embedder: None,
+                ok: false,
+                error: Some("the database is not usable".into()),
+            },
+            None,
+        ),
+        _ => memory_status(app).await,
+    };
+    let failed = failed.or(memory_failed);
     let prices = wiring::prices(config);
     let pricing = PricingStatus {
         file: config.price_file.value.as_ref().map(|p| p.display().to_string()),
@@ -70,6 +132,7 @@ pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
     let status = Status {
         platforms,
         database,
+        memory,
         pricing,
     };
     if args.json {
@@ -93,6 +156,17 @@ pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
                 status.database.backend.as_deref().unwrap_or_default()
             ),
             Some(e) => println!("database: {} — NOT usable: {e}", status.database.url),
+        }
+        let memory = &status.memory;
+        match (&memory.error, &memory.location) {
+            (Some(e), _) => println!("memory: {} — NOT usable: {e}", memory.backend),
+            (None, location) => println!(
+                "memory: {} at {} ({} memories, embedder {})",
+                memory.backend,
+                location.as_deref().unwrap_or_default(),
+                memory.memories.unwrap_or_default(),
+                memory.embedder.as_deref().unwrap_or("its own")
+            ),
         }
         match (&status.pricing.file, &status.pricing.error) {
             (_, Some(e)) => println!("pricing: NOT usable: {e}"),

@@ -9,6 +9,9 @@ use talab_orchestrator::{Platform, TaskType, api_key_var, base_url_vars, model_v
 use super::schema::{Fallback, Key, Kind, Place};
 use super::{Config, HttpPlatform};
 
+/// What `memory.backend` may be (the first is the default).
+pub const MEMORY_BACKENDS: [&str; 2] = ["embedded", talab_memory::backends::pgvector::PGVECTOR];
+
 /// What `platforms.claude_code.talab_tools` may be.
 pub const TALAB_TOOLS_CHOICES: [&str; 3] = ["read", "all", "none"];
 
@@ -144,6 +147,35 @@ fn table() -> Vec<Key> {
         .env("TALAB_COINBASE_BASE_URL")
         .fallback(Fallback::Fixed(talab_features::sources::COINBASE_BASE_URL)),
         Key::new(
+            "memory.backend",
+            Kind::Choice {
+                place: place!(memory_backend),
+                choices: &MEMORY_BACKENDS,
+            },
+            "where memories live: embedded (the database, searched in this process) or pgvector \
+             (PostgreSQL with the vector extension, searched in the server)",
+        )
+        .env("TALAB_MEMORY_BACKEND")
+        .fallback(Fallback::Fixed(MEMORY_BACKENDS[0])),
+        Key::new(
+            "memory.url",
+            Kind::DatabaseUrl(place!(memory_url)),
+            "the pgvector backend's PostgreSQL (default: database_url when that is PostgreSQL)",
+        )
+        .env("TALAB_MEMORY_URL")
+        .fallback(Fallback::Derived(|c| {
+            let url = c.database_url.value.as_deref()?;
+            let location = talab_db::DatabaseLocation::parse(url).ok()?;
+            matches!(location, talab_db::DatabaseLocation::Postgres(_)).then(|| url.to_string())
+        })),
+        Key::new(
+            "memory.table",
+            Kind::Text(place!(memory_table)),
+            "the pgvector backend's table (with its _events and _info tables beside it)",
+        )
+        .env("TALAB_MEMORY_TABLE")
+        .fallback(Fallback::Fixed(talab_memory::backends::pgvector::DEFAULT_TABLE)),
+        Key::new(
             "memory.embed_model_dir",
             Kind::Path(place!(embed_model_dir)),
             "a folder holding the embedding model",
@@ -262,7 +294,21 @@ mod tests {
 
     /// A valid value of the key's kind: as written in the file, as an environment variable, and
     /// as `config show` prints it.
-    fn sample(kind: &Kind) -> (&'static str, &'static str, &'static str) {
+    fn sample(kind: &Kind) -> (String, String, String) {
+        if let Kind::Choice { choices, .. } = kind {
+            // Any case is read; the table's word is kept.
+            let word = choices[choices.len() - 1];
+            return (
+                format!("\"{}\"", word.to_uppercase()),
+                word.to_uppercase(),
+                word.to_string(),
+            );
+        }
+        let (file, env, shown) = fixed_sample(kind);
+        (file.to_string(), env.to_string(), shown.to_string())
+    }
+
+    fn fixed_sample(kind: &Kind) -> (&'static str, &'static str, &'static str) {
         match kind {
             Kind::Text(_) => ("\"sample-model\"", "sample-model", "sample-model"),
             Kind::Url(_) => (
@@ -280,7 +326,7 @@ mod tests {
             Kind::Zone(_) => ("\"Asia/Tokyo\"", "Asia/Tokyo", "Asia/Tokyo"),
             Kind::Count { .. } => ("7000", "7000", "7000"),
             Kind::Dollars(_) => ("2.5", "2.5", "2.5"),
-            Kind::Choice { .. } => ("\"ALL\"", "All", "all"),
+            Kind::Choice { .. } => unreachable!("sample() words choices"),
             Kind::Routing(_) => ("[\"gemini\", \"claude\"]", "", "gemini, claude"),
         }
     }
@@ -354,7 +400,12 @@ mod tests {
         for key in keys().iter().filter(|k| k.in_file) {
             let entry = &shown[&key.name];
             assert_eq!(entry.origin, Origin::File, "{}", key.name);
-            assert_eq!(entry.value.as_deref(), Some(sample(&key.kind).2), "{}", key.name);
+            assert_eq!(
+                entry.value.as_deref(),
+                Some(sample(&key.kind).2.as_str()),
+                "{}",
+                key.name
+            );
         }
     }
 
@@ -367,7 +418,7 @@ mod tests {
                 let mut env = home_env(&home);
                 let value = match key.name.as_str() {
                     "home" => home.path().display().to_string(),
-                    _ => sample(&key.kind).1.to_string(),
+                    _ => sample(&key.kind).1,
                 };
                 env.push((var.clone(), value));
                 let config = Config::load_with(&Overrides::default(), &env_of(env)).unwrap();

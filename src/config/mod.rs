@@ -100,6 +100,12 @@ pub struct Config {
     pub binance_base_url: Setting<String>,
     pub coinbase_base_url: Setting<String>,
     pub embed_model_dir: Setting<PathBuf>,
+    /// `memory.backend`: embedded or pgvector.
+    pub memory_backend: Setting<String>,
+    /// `memory.url`: the pgvector backend's database.
+    pub memory_url: Setting<String>,
+    /// `memory.table`: the pgvector backend's table.
+    pub memory_table: Setting<String>,
     /// The bearer token `talab mcp --http` requires of clients.
     pub mcp_token: Setting<Secret>,
     /// `mcp.max_answer_chars`: the cap on one MCP tool answer.
@@ -176,6 +182,9 @@ impl Config {
             binance_base_url: Setting::default(),
             coinbase_base_url: Setting::default(),
             embed_model_dir: Setting::default(),
+            memory_backend: Setting::default(),
+            memory_url: Setting::default(),
+            memory_table: Setting::default(),
             mcp_token: Setting::default(),
             mcp_max_answer_chars: Setting::default(),
             timezone: Setting::default(),

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use talab_memory::search::{Filters, SearchMode, SearchRequest, TAGS_KEY};
-use talab_memory::{DEFAULT_CONTEXT_BUDGET, Memory, MemoryManager};
+use talab_memory::{DEFAULT_CONTEXT_BUDGET, Memory};
 
 use super::bounds::{self, PREVIEW_CHARS};
 use super::{TalabMcp, failed};

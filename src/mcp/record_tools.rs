@@ -126,7 +126,7 @@ impl TalabMcp {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn memory_health(&self) -> Result<Json<Report>, String> {
-        let manager = self.app.memory().await.map_err(failed)?;
+        let manager = self.app.embedded("memory_health").await.map_err(failed)?;
         let mut report = manager.health(&HealthOptions::default()).await.map_err(failed)?;
         let found = json!({
             "stale": report.stale.len(),

@@ -52,6 +52,19 @@ pub trait MemoryManager: Send + Sync {
     /// the same normalised content was already stored, and nothing was written).
     async fn insert(&self, content: &str, metadata: Metadata) -> Result<crate::Inserted, MemoryError>;
 
+    /// [`MemoryManager::insert`] into a named scope rather than the manager's own (one store
+    /// serving several projects or agents; dedup is per scope). Searches reach it with
+    /// [`crate::search::Filters::scope`].
+    async fn insert_in(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+    ) -> Result<crate::Inserted, MemoryError> {
+        let _ = (scope, content, metadata);
+        Err(self.unsupported("add to a named scope"))
+    }
+
     /// Hits with relevance_score >= threshold, best first (ties: newest first), at most `limit`.
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError>;
 
@@ -94,6 +107,20 @@ pub trait MemoryManager: Send + Sync {
 
     /// The prompt-ready context block for these ids (format: [`crate::context`]).
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError>;
+
+    /// [`MemoryManager::get_context`] within `budget_chars` (memories are never cut in the
+    /// middle): each id fetched with [`MemoryManager::get`], unknown ones named in the block.
+    async fn context_within(&self, ids: &[String], budget_chars: usize) -> Result<String, MemoryError> {
+        let (mut found, mut unknown) = (Vec::new(), Vec::new());
+        for id in crate::unique_ids(ids) {
+            match self.get(id).await {
+                Ok(memory) => found.push(memory),
+                Err(MemoryError::NotFound(_)) => unknown.push(id.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(crate::render_context(&found, &unknown, budget_chars))
+    }
 
     /// The memory with this id, in any scope ([`MemoryError::NotFound`] when there is none).
     async fn get(&self, id: &str) -> Result<Memory, MemoryError> {

@@ -214,6 +214,48 @@ async fn contract_add_get_and_dedup() {
 }
 
 #[tokio::test]
+async fn contract_insert_in_a_named_scope_keeps_it_apart() {
+    for b in backends().await {
+        let (label, memory) = (b.label(), b.lexical().await);
+        let mine = memory.insert(EMA, Metadata::new()).await.unwrap();
+        let desk = memory.insert_in("desk-a", EMA, Metadata::new()).await.unwrap();
+        assert!(
+            desk.created && desk.id != mine.id,
+            "{label}: one memory per scope"
+        );
+        let again = memory.insert_in("desk-a", EMA, Metadata::new()).await.unwrap();
+        assert_eq!(
+            (again.id.as_str(), again.created),
+            (desk.id.as_str(), false),
+            "{label}"
+        );
+        let in_scope = |scope: Option<&str>| {
+            with_filters(
+                EMA,
+                Filters {
+                    scope: scope.map(str::to_string),
+                    ..Filters::default()
+                },
+            )
+        };
+        let ids = |o: SearchOutcome| o.hits.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let desk_hits = ids(memory.search_with(&in_scope(Some("desk-a"))).await.unwrap());
+        assert_eq!(desk_hits, std::slice::from_ref(&desk.id), "{label}");
+        let own_hits = ids(memory.search_with(&in_scope(None)).await.unwrap());
+        assert_eq!(own_hits, std::slice::from_ref(&mine.id), "{label}");
+        for blank in ["", "  "] {
+            assert!(
+                matches!(
+                    memory.insert_in(blank, EMA, Metadata::new()).await,
+                    Err(MemoryError::InvalidScope(_))
+                ),
+                "{label}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn contract_search_ranks_with_threshold_and_limit() {
     for b in backends().await {
         let (label, memory) = (b.label(), b.lexical().await);

@@ -152,19 +152,6 @@ impl SqlMemoryManager {
         self.insert_into(&self.scope, content, metadata, at).await
     }
 
-    /// [`MemoryManager::insert`] into a named scope rather than the manager's own (one store
-    /// serving several projects or agents; dedup is per scope). Search it with
-    /// [`crate::search::Filters::scope`].
-    pub async fn insert_in(
-        &self,
-        scope: &str,
-        content: &str,
-        metadata: Metadata,
-    ) -> Result<Inserted, MemoryError> {
-        validate_scope(scope)?;
-        self.insert_into(scope, content, metadata, now_micros()).await
-    }
-
     async fn insert_into(
         &self,
         scope: &str,
@@ -309,6 +296,16 @@ impl MemoryManager for SqlMemoryManager {
         self.insert_at(content, metadata, now_micros()).await
     }
 
+    async fn insert_in(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+    ) -> Result<Inserted, MemoryError> {
+        validate_scope(scope)?;
+        self.insert_into(scope, content, metadata, now_micros()).await
+    }
+
     /// Vector ranking, so hits are sorted by their `relevance_score` as the contract says; use
     /// [`SqlMemoryManager::search_with`] for hybrid ranking and filters.
     async fn search(&self, query: &str, threshold: f32, limit: usize) -> Result<Vec<Memory>, MemoryError> {
@@ -323,6 +320,11 @@ impl MemoryManager for SqlMemoryManager {
 
     async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
         self.records.context(ids, DEFAULT_CONTEXT_BUDGET).await
+    }
+
+    /// One query for every id.
+    async fn context_within(&self, ids: &[String], budget_chars: usize) -> Result<String, MemoryError> {
+        self.records.context(ids, budget_chars).await
     }
 
     /// The embedder's own threshold.

@@ -144,6 +144,16 @@ impl PgVectorMemory {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Inserted, MemoryError> {
+        self.insert_into(&self.scope, content, metadata, at).await
+    }
+
+    async fn insert_into(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Inserted, MemoryError> {
         use chrono::SubsecRound;
         let at = at.trunc_subsecs(6);
         validate_content(content)?;
@@ -151,7 +161,7 @@ impl PgVectorMemory {
         let vector = self.embed(&[content.to_string()]).await?.remove(0);
         let hash = content_hash(content);
         let key = identity_key(&self.identity);
-        let detail = add_detail(&self.scope, &hash, Some(&key), Some(dim_i32(&self.identity)?));
+        let detail = add_detail(scope, &hash, Some(&key), Some(dim_i32(&self.identity)?));
         let insert = format!(
             "INSERT INTO {} (id, content, content_hash, scope, metadata, embedding, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6::real[]::vector, $7, $7) ON CONFLICT (scope, content_hash) DO NOTHING",
@@ -166,7 +176,7 @@ impl PgVectorMemory {
                 .bind(&id)
                 .bind(content)
                 .bind(&hash)
-                .bind(&self.scope)
+                .bind(scope)
                 .bind(Json(&metadata))
                 .bind(&vector)
                 .bind(at)
@@ -178,7 +188,7 @@ impl PgVectorMemory {
                 return Ok(Inserted { id, created: true });
             }
             tx.rollback().await?;
-            if let Some(id) = self.holder(&self.scope, &hash).await? {
+            if let Some(id) = self.holder(scope, &hash).await? {
                 return Ok(Inserted { id, created: false });
             }
         }
@@ -267,6 +277,16 @@ impl MemoryManager for PgVectorMemory {
 
     async fn insert(&self, content: &str, metadata: Metadata) -> Result<Inserted, MemoryError> {
         self.insert_at(content, metadata, now_micros()).await
+    }
+
+    async fn insert_in(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+    ) -> Result<Inserted, MemoryError> {
+        crate::validate_scope(scope)?;
+        self.insert_into(scope, content, metadata, now_micros()).await
     }
 
     /// Vector ranking, as the embedded store's `search`.
