@@ -35,6 +35,44 @@ pub fn add_detail(
     })
 }
 
+/// What an update writes: the new content and metadata (each the old one when not given, both
+/// checked), the new content's hash, and the `update` event's detail.
+pub struct Revision {
+    pub content: String,
+    pub metadata: Metadata,
+    pub hash: String,
+    pub detail: serde_json::Value,
+}
+
+/// The revision of `old` that an update with `content` and/or `metadata` makes, or why it cannot
+/// be made (empty content, a NUL), before anything is embedded or written.
+pub fn revise(
+    old: &crate::Memory,
+    content: Option<&str>,
+    metadata: Option<Metadata>,
+) -> Result<Revision, crate::MemoryError> {
+    if let Some(content) = content {
+        crate::validate_content(content)?;
+    }
+    if let Some(metadata) = &metadata {
+        crate::validate_metadata(metadata)?;
+    }
+    let content = content.unwrap_or(&old.content).to_string();
+    let metadata = metadata.unwrap_or_else(|| old.metadata.clone());
+    let hash = crate::content_hash(&content);
+    let detail = update_detail(
+        &old.content,
+        &old.metadata,
+        crate::content_hash(&old.content) != hash,
+    );
+    Ok(Revision {
+        content,
+        metadata,
+        hash,
+        detail,
+    })
+}
+
 /// The detail of an `update`: the previous content and metadata, and whether the content changed.
 pub fn update_detail(
     previous_content: &str,

@@ -12,13 +12,10 @@ use talab_db::on_pool;
 use talab_db::sqlx::types::Json;
 
 pub use crate::event::MemoryEvent;
-use crate::event::{delete_detail, deprecate_detail, update_detail};
+use crate::event::{Revision, delete_detail, deprecate_detail, revise};
 use crate::search::matrix::dot;
 use crate::writers::WriterLock;
-use crate::{
-    EmbedderIdentity, Memory, MemoryError, Metadata, Page, SqlMemoryManager, content_hash, now_micros,
-    validate_content, validate_metadata, vector,
-};
+use crate::{EmbedderIdentity, Memory, MemoryError, Metadata, Page, SqlMemoryManager, now_micros, vector};
 
 /// Counts and sizes of a store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -113,17 +110,13 @@ impl SqlMemoryManager {
         metadata: Option<Metadata>,
     ) -> Result<Memory, MemoryError> {
         let old = self.get(id).await?;
-        if let Some(content) = content {
-            validate_content(content)?;
-        }
-        if let Some(metadata) = &metadata {
-            validate_metadata(metadata)?;
-        }
-        let content = content.unwrap_or(&old.content).to_string();
-        let metadata = metadata.unwrap_or_else(|| old.metadata.clone());
+        let Revision {
+            content,
+            metadata,
+            hash,
+            detail,
+        } = revise(&old, content, metadata)?;
         let vector = self.embed(std::slice::from_ref(&content)).await?.remove(0);
-        let hash = content_hash(&content);
-        let detail = update_detail(&old.content, &old.metadata, content_hash(&old.content) != hash);
         let now = now_micros();
         let dim = vector.len() as i32;
         let result = on_pool!(self.records.database(), pool => async {

@@ -28,7 +28,7 @@ use talab_db::sqlx::{self, PgConnection, PgPool};
 use talab_db::{Database, DatabaseLocation, DbError, Pool};
 
 use crate::context::{DEFAULT_CONTEXT_BUDGET, render_context};
-use crate::event::{add_detail, delete_detail, deprecate_detail, update_detail};
+use crate::event::{Revision, add_detail, delete_detail, deprecate_detail, revise};
 use crate::manager_sql::identity_key;
 use crate::model::{FETCHED_RELEVANCE, now_micros, unique_ids};
 use crate::search::{SearchMode, SearchOutcome, SearchRequest};
@@ -343,17 +343,13 @@ impl MemoryManager for PgVectorMemory {
         metadata: Option<Metadata>,
     ) -> Result<Memory, MemoryError> {
         let (old, scope) = self.get_with_scope(id).await?;
-        if let Some(content) = content {
-            validate_content(content)?;
-        }
-        if let Some(metadata) = &metadata {
-            validate_metadata(metadata)?;
-        }
-        let content = content.unwrap_or(&old.content).to_string();
-        let metadata = metadata.unwrap_or_else(|| old.metadata.clone());
+        let Revision {
+            content,
+            metadata,
+            hash,
+            detail,
+        } = revise(&old, content, metadata)?;
         let vector = self.embed(std::slice::from_ref(&content)).await?.remove(0);
-        let hash = content_hash(&content);
-        let detail = update_detail(&old.content, &old.metadata, content_hash(&old.content) != hash);
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(&format!(
