@@ -25,9 +25,11 @@
 //!   case-sensitive substring test, not a score); **hybrid** ranks by the vector alone here (the
 //!   cosine being hybrid's score anyway), as [`search`] says.
 //!
-//! Chroma has no transactions or unique constraints: two processes adding the same content at
-//! once both write, then both look, and the later record deletes itself ([`ChromaMemory::insert_at`]);
-//! an update racing another write of the same content can leave two memories with it.
+//! Chroma has no transactions or unique constraints, but its `add` keeps the record an id already
+//! has: a new memory's id is derived from its scope and content hash, so concurrent adds of the
+//! same content write one record, and each reads back whether it was its own
+//! ([`ChromaMemory::insert_at`]). What stays unguarded: an update racing an add or another update
+//! to the same content can leave two memories with it.
 
 mod client;
 mod collection;
@@ -152,10 +154,12 @@ impl ChromaMemory {
 
     /// Adds content with a chosen creation time (imports keeping their dates; tests of filters).
     ///
-    /// Dedup without a unique constraint: if the scope holds the content, its id is returned;
-    /// otherwise the record is added, and the scope's records of that content are read again:
-    /// if an older one is there (another process added it meanwhile), this one is deleted and the
-    /// older id returned, so concurrent adds end with one memory.
+    /// Dedup without a unique constraint: if the scope holds the content, its id is returned.
+    /// Otherwise the record is added under the id [`claim_id`] derives from the scope and content
+    /// hash, carrying a random nonce; Chroma keeps the first record of an id, so reading it back
+    /// tells whether this add made it (its nonce) or a concurrent add of the same content did.
+    /// Only when that id belongs to a memory since updated to other content does the memory get a
+    /// random id (unguarded against a concurrent add of the same content).
     pub async fn insert_at(
         &self,
         content: &str,
@@ -171,31 +175,38 @@ impl ChromaMemory {
             return Ok(Inserted { id, created: false });
         }
         let vector = self.embed(content).await?;
-        let id = uuid::Uuid::new_v4().to_string();
         let facts = Facts {
             scope: &self.scope,
             hash: &hash,
             created_at: at,
             updated_at: at,
         };
-        self.collection
-            .add(Write {
-                id: &id,
-                embedding: &vector,
-                document: content,
-                metadata: record::to_chroma(&metadata, &facts),
-            })
-            .await?;
-        let first = self.holders(&self.scope, &hash).await?.into_iter().next();
-        match first {
-            Some(first) if first != id => {
-                self.collection.delete(&[&id]).await?;
-                Ok(Inserted {
-                    id: first,
-                    created: false,
-                })
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let mut fields = record::to_chroma(&metadata, &facts);
+        fields.insert(record::NONCE.into(), nonce.clone().into());
+        let write = |id| Write {
+            id,
+            embedding: &vector,
+            document: content,
+            metadata: fields.clone(),
+        };
+        let claimed = claim_id(&self.scope, &hash);
+        self.collection.add(write(&claimed)).await?;
+        let holder = self.collection.records(&[&claimed]).await?.remove(&claimed);
+        match holder {
+            Some(held) if held.raw.get(record::NONCE) == Some(&nonce.into()) => Ok(Inserted {
+                id: claimed,
+                created: true,
+            }),
+            Some(held) if held.scope == self.scope && held.hash == hash => Ok(Inserted {
+                id: claimed,
+                created: false,
+            }),
+            _ => {
+                let id = uuid::Uuid::new_v4().to_string();
+                self.collection.add(write(&id)).await?;
+                Ok(Inserted { id, created: true })
             }
-            _ => Ok(Inserted { id, created: true }),
         }
     }
 
@@ -254,6 +265,16 @@ impl ChromaMemory {
         }
         Ok((found, unknown))
     }
+}
+
+/// The id a memory of this content gets in this scope when the id is free: a UUID (version 8,
+/// "custom") made of the first 16 bytes of SHA-256 over scope and content hash.
+fn claim_id(scope: &str, hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{scope}\0{hash}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
 }
 
 #[async_trait::async_trait]

@@ -16,7 +16,9 @@
 //! - `talab.scope`, `talab.hash` (the content hash: dedup per scope), `talab.created_us` and
 //!   `talab.updated_us` (microseconds since the epoch, integers: `$gte`/`$lt` work on them),
 //!   `talab.deprecated` (bool), and when deprecated `talab.deprecated_us` and
-//!   `talab.deprecation_reason`.
+//!   `talab.deprecation_reason`;
+//! - `talab.nonce`: a random value each add writes, to read back whether the record under its id
+//!   is its own (see [`super::ChromaMemory::insert_at`]).
 //!
 //! The content is the record's document; the vector, talab's embedder's, is its embedding.
 
@@ -35,6 +37,7 @@ pub const DEPRECATED: &str = "talab.deprecated";
 pub const DEPRECATED_AT: &str = "talab.deprecated_us";
 pub const DEPRECATION_REASON: &str = "talab.deprecation_reason";
 pub const TAGS: &str = "talab.tags";
+pub const NONCE: &str = "talab.nonce";
 /// The prefix of the filterable copy of each metadata key.
 pub const FIELD_PREFIX: &str = "meta.";
 /// The longest canonical JSON text of a metadata value that is copied for filtering.
