@@ -47,6 +47,7 @@ pub mod time_phrase;
 pub mod vector;
 mod writers;
 
+pub use backends::chroma::ChromaMemory;
 pub use backends::pgvector::PgVectorMemory;
 pub use context::{DEFAULT_CONTEXT_BUDGET, render_context};
 pub use embed::{Embedder, EmbedderIdentity};

@@ -1,6 +1,11 @@
 //! The contract every memory backend passes: one set of assertions, written once against
 //! `&dyn MemoryManager`, run on each backend — the embedded store on SQLite and on PostgreSQL,
-//! and pgvector (a pgserver the tests start; see `talab_db::testing::pgvector`).
+//! pgvector (a pgserver the tests start; see `talab_db::testing::pgvector`) and Chroma (`chroma
+//! run`, started by the tests too; see `talab_db::testing::chroma`).
+//!
+//! Where a backend genuinely lacks an operation (Chroma keeps no history and has no text
+//! ranking), its [`Capabilities`] say so, and the suite asserts that it answers
+//! [`MemoryError::Unsupported`] naming itself instead; every other assertion is the same for all.
 //!
 //! Each test opens a fresh store per backend through [`Backend::open`], which can open the same
 //! store again (a restart) or with another embedder (the dimension guard). Most checks use the
@@ -13,7 +18,9 @@ use chrono::Utc;
 use serde_json::json;
 use talab_db::Database;
 use talab_db::testing::TestDb;
+use talab_db::testing::chroma::ChromaTest;
 use talab_db::testing::pgvector::PgVectorDb;
+use talab_memory::backends::chroma::{ChromaConfig, ChromaMemory};
 use talab_memory::backends::pgvector::{DEFAULT_TABLE, PgVectorMemory};
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::search::{Filters, SearchMode, SearchOutcome, SearchRequest};
@@ -25,6 +32,15 @@ use talab_memory::{
 enum Store {
     Embedded(TestDb),
     PgVector(PgVectorDb),
+    Chroma(ChromaTest),
+}
+
+/// What a backend can do beyond the operations every backend has.
+struct Capabilities {
+    /// `history` answers the events of a memory.
+    history: bool,
+    /// Lexical search ranks by words.
+    lexical: bool,
 }
 
 /// One backend under test.
@@ -38,6 +54,7 @@ impl Backend {
         match &self.store {
             Store::Embedded(t) => format!("embedded on {}", t.label()),
             Store::PgVector(_) => "pgvector".into(),
+            Store::Chroma(_) => "chroma".into(),
         }
     }
 
@@ -46,6 +63,30 @@ impl Backend {
         match &self.store {
             Store::Embedded(_) => "embedded",
             Store::PgVector(_) => "pgvector",
+            Store::Chroma(_) => "chroma",
+        }
+    }
+
+    fn can(&self) -> Capabilities {
+        match &self.store {
+            Store::Embedded(_) | Store::PgVector(_) => Capabilities {
+                history: true,
+                lexical: true,
+            },
+            Store::Chroma(_) => Capabilities {
+                history: false,
+                lexical: false,
+            },
+        }
+    }
+
+    /// Asserts that `result` is this backend's refusal of an operation it does not have.
+    fn assert_unsupported<T: std::fmt::Debug>(&self, result: Result<T, MemoryError>) {
+        match result {
+            Err(MemoryError::Unsupported { backend, .. }) => {
+                assert_eq!(backend, self.name(), "{}", self.label())
+            }
+            other => panic!("{}: expected Unsupported, got {other:?}", self.label()),
         }
     }
 
@@ -64,6 +105,14 @@ impl Backend {
                 PgVectorMemory::connect(p.url(), DEFAULT_TABLE, embedder)
                     .await?
                     .in_scope(scope)?,
+            ),
+            Store::Chroma(c) => Arc::new(
+                ChromaMemory::connect(
+                    &ChromaConfig::new(c.url()).with_collection(c.collection()),
+                    embedder,
+                )
+                .await?
+                .in_scope(scope)?,
             ),
         })
     }
@@ -88,6 +137,11 @@ async fn backends() -> Vec<Backend> {
     if let Some(p) = talab_db::testing::pgvector::pgvector().await {
         all.push(Backend {
             store: Store::PgVector(p),
+        });
+    }
+    if let Some(c) = talab_db::testing::chroma::chroma() {
+        all.push(Backend {
+            store: Store::Chroma(c),
         });
     }
     all
@@ -133,7 +187,7 @@ async fn five(memory: &dyn MemoryManager) -> Vec<String> {
 }
 
 /// A small deterministic embedder of another identity and dimension: letter counts.
-struct Letters;
+pub(crate) struct Letters;
 
 #[async_trait::async_trait]
 impl Embedder for Letters {
@@ -324,24 +378,32 @@ async fn contract_search_ranks_with_threshold_and_limit() {
             "{label}"
         );
         // Lexical: only memories sharing a word, the exact name first; its threshold is relative.
-        let lexical = memory
-            .search_with(&request("gemini quota", SearchMode::Lexical))
-            .await
-            .unwrap();
-        assert_eq!(contents(&lexical), [QUOTA], "{label}");
-        let words = memory
-            .search_with(&SearchRequest {
-                threshold: Some(1.0),
-                ..request("EMA bars", SearchMode::Lexical)
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            words.hits.len(),
-            1,
-            "{label}: only the best match at a relative threshold of 1"
-        );
-        assert!(words.below_threshold >= 2, "{label}: {}", words.below_threshold);
+        if b.can().lexical {
+            let lexical = memory
+                .search_with(&request("gemini quota", SearchMode::Lexical))
+                .await
+                .unwrap();
+            assert_eq!(contents(&lexical), [QUOTA], "{label}");
+            let words = memory
+                .search_with(&SearchRequest {
+                    threshold: Some(1.0),
+                    ..request("EMA bars", SearchMode::Lexical)
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                words.hits.len(),
+                1,
+                "{label}: only the best match at a relative threshold of 1"
+            );
+            assert!(words.below_threshold >= 2, "{label}: {}", words.below_threshold);
+        } else {
+            b.assert_unsupported(
+                memory
+                    .search_with(&request("gemini quota", SearchMode::Lexical))
+                    .await,
+            );
+        }
         // Hybrid finds the right one first too.
         let hybrid = memory
             .search_with(&request("tiingo SOL candles", SearchMode::Hybrid))
@@ -485,6 +547,10 @@ async fn contract_every_filter_restricts() {
                 filters: any(&["eth"]),
                 ..request("EMA seed bars refresh", mode)
             };
+            if mode == SearchMode::Lexical && !b.can().lexical {
+                b.assert_unsupported(memory.search_with(&r).await);
+                continue;
+            }
             assert_eq!(
                 ids(memory.search_with(&r).await.unwrap()),
                 [eth.as_str()],
@@ -517,14 +583,16 @@ async fn contract_update_deprecate_delete_and_history() {
             .await
             .unwrap();
         assert_eq!(found.hits[0].id, *weekly, "{label}: found by its new content");
-        let lexical = memory
-            .search_with(&request("weekly Sunday midnight", SearchMode::Lexical))
-            .await
-            .unwrap();
-        assert!(
-            lexical.hits.iter().all(|m| m.id != *weekly),
-            "{label}: not by its old content"
-        );
+        let old_words = request("weekly Sunday midnight", SearchMode::Lexical);
+        if b.can().lexical {
+            let lexical = memory.search_with(&old_words).await.unwrap();
+            assert!(
+                lexical.hits.iter().all(|m| m.id != *weekly),
+                "{label}: not by its old content"
+            );
+        } else {
+            b.assert_unsupported(memory.search_with(&old_words).await);
+        }
         let metadata = meta(json!({"type": "calendar"}));
         let again = memory.update(weekly, None, Some(metadata.clone())).await.unwrap();
         assert_eq!(
@@ -597,6 +665,10 @@ async fn contract_update_deprecate_delete_and_history() {
         );
         assert_eq!(memory.describe().await.unwrap().count, 4, "{label}");
 
+        if !b.can().history {
+            b.assert_unsupported(memory.history(weekly).await);
+            continue;
+        }
         let events = |h: Vec<talab_memory::MemoryEvent>| h.into_iter().map(|e| e.event).collect::<Vec<_>>();
         let history = memory.history(weekly).await.unwrap();
         assert_eq!(history[1].detail["previous_content"], WEEKLY, "{label}");
@@ -688,7 +760,11 @@ async fn contract_survives_a_restart() {
             "calendar",
             "{label}"
         );
-        assert_eq!(reopened.history(&ids[1]).await.unwrap().len(), 2, "{label}");
+        if b.can().history {
+            assert_eq!(reopened.history(&ids[1]).await.unwrap().len(), 2, "{label}");
+        } else {
+            b.assert_unsupported(reopened.history(&ids[1]).await);
+        }
         let again = reopened.insert(EMA, Metadata::new()).await.unwrap();
         assert_eq!(
             (again.id.as_str(), again.created),

@@ -2,6 +2,7 @@
 //! instead of one per file (linking was most of a cold test build). `util` loads the MiniLM model
 //! once; the other modules are one area each.
 
+mod chroma;
 mod contract;
 mod embed_http;
 mod embed_locate;

@@ -27,12 +27,24 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::{Database, Pool};
 
+pub mod chroma;
 pub mod pgvector;
 pub mod python;
 pub mod skip;
 
 pub use python::minilm_model_dir;
 pub use skip::{Resource, SKIP_ENV};
+
+/// The last part of a log file, for a failure message.
+pub(crate) fn log_tail(path: &std::path::Path) -> String {
+    let mut text = String::new();
+    let _ = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut text));
+    let start = text.len().saturating_sub(1500);
+    let start = (start..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    text[start..].trim().to_string()
+}
 
 /// Environment variable naming the PostgreSQL server tests use.
 pub const PG_URL_ENV: &str = "TALAB_TEST_DATABASE_URL";

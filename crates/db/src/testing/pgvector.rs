@@ -23,7 +23,7 @@
 //! A test that cannot have the server fails, saying why; `TALAB_TEST_SKIP=pgvector` goes
 //! without it (counted, and refused under `CI`), as with PostgreSQL and MiniLM.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -171,7 +171,7 @@ fn start() -> Result<Server, String> {
         return Err(format!(
             "pgserver printed no URI; the end of {} says: {}",
             log_path.display(),
-            tail(&log_path)
+            super::log_tail(&log_path)
         ));
     }
     // `postgresql://postgres:@/postgres?host=/socket/dir`: sqlx's URL parser refuses the empty
@@ -197,17 +197,6 @@ fn start() -> Result<Server, String> {
         port,
         _keeper: Mutex::new(child),
     })
-}
-
-/// The last part of a log file, for a failure message.
-fn tail(path: &std::path::Path) -> String {
-    let mut text = String::new();
-    let _ = std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text));
-    let start = text.len().saturating_sub(1500);
-    let start = (start..text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
-    text[start..].trim().to_string()
 }
 
 /// Drops the test databases that earlier, killed runs left behind (once per process).

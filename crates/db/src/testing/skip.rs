@@ -3,7 +3,8 @@
 //! A test that needs PostgreSQL or the MiniLM model and cannot get it fails: a skipped check that
 //! reports `ok` is a lie about what was tested. A developer without a PostgreSQL server can still
 //! run the rest by saying so, `TALAB_TEST_SKIP=postgres` (or `minilm`, or `pgvector`, the PyPI
-//! pgserver with the vector extension, or several, comma-separated);
+//! pgserver with the vector extension, or `chroma`, the PyPI chromadb server, or several,
+//! comma-separated);
 //! each test binary then ends with one line saying how many tests left out which part. Under `CI`
 //! the variable is refused, so CI never passes by testing less.
 
@@ -23,6 +24,9 @@ pub enum Resource {
     /// A PostgreSQL server with the pgvector extension (the PyPI package `pgserver`, started by
     /// the tests: see [`super::pgvector`]).
     Pgvector,
+    /// A ChromaDB server (the PyPI package `chromadb`, started by the tests: see
+    /// [`super::chroma`]).
+    Chroma,
 }
 
 impl Resource {
@@ -32,6 +36,7 @@ impl Resource {
             Resource::Postgres => "postgres",
             Resource::Minilm => "minilm",
             Resource::Pgvector => "pgvector",
+            Resource::Chroma => "chroma",
         }
     }
 
@@ -40,8 +45,13 @@ impl Resource {
     }
 }
 
-const ALL: [Resource; 3] = [Resource::Postgres, Resource::Minilm, Resource::Pgvector];
-static SKIPPED: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+const ALL: [Resource; 4] = [
+    Resource::Postgres,
+    Resource::Minilm,
+    Resource::Pgvector,
+    Resource::Chroma,
+];
+static SKIPPED: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 static REPORT: Mutex<bool> = Mutex::new(false);
 
 /// Whether the user asked to go without `resource` (panics on an unknown word, or under `CI`).

@@ -133,11 +133,11 @@ pub async fn prepare(
     match existing {
         Some(stored) if &stored == identity => {}
         Some(stored) => {
-            return Err(fail(format!(
-                "table {} holds vectors from {stored}, but the embedder in use is {identity}; their \
-                 scores cannot be compared; use {} with the embedder that made them, or give {} a \
-                 table of its own (nothing was changed)",
-                tables.memories, stored.name, identity.name
+            return Err(fail(crate::backends::another_embedder(
+                "table",
+                &tables.memories,
+                &stored,
+                identity,
             )));
         }
         None => {

@@ -21,7 +21,6 @@
 //! (`filtered_out`, `below_threshold`) are exact: one aggregate over the table, in the server
 //! (it reads every row's vector there, a sequential scan; it loads none into the process).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +28,7 @@ use talab_db::sqlx::types::Json;
 use talab_db::sqlx::{self, PgConnection, Postgres, QueryBuilder};
 
 use super::{PgVectorMemory, filter};
+use crate::backends::newest_first_on_ties;
 use crate::search::{SearchMode, SearchOutcome, SearchRequest, hybrid};
 use crate::{Memory, MemoryError, Metadata, validate_query, validate_threshold};
 
@@ -170,13 +170,6 @@ impl PgVectorMemory {
             .map(|(at, score)| (score, all[at].clone()))
             .collect()
     }
-}
-
-/// Higher score first, then newer, then smaller id (the embedded store's order).
-fn newest_first_on_ties(a: &(f32, Memory), b: &(f32, Memory)) -> Ordering {
-    b.0.total_cmp(&a.0)
-        .then_with(|| b.1.created_at.cmp(&a.1.created_at))
-        .then_with(|| a.1.id.cmp(&b.1.id))
 }
 
 /// One search's query, embedded, and the SQL it runs.
