@@ -14,7 +14,8 @@ use std::sync::{Arc, Once};
 
 use talab_db::Database;
 use talab_features::{AssetRegistry, FeatureStore, SqlFeatureStore};
-use talab_memory::backends::pgvector::{PGVECTOR, PgVectorMemory};
+use talab_memory::backends::chroma::{CHROMA, ChromaConfig, ChromaMemory};
+use talab_memory::backends::pgvector::{DEFAULT_TABLE, PGVECTOR, PgVectorMemory};
 use talab_memory::embed::lexical::LexicalEmbedder;
 use talab_memory::embed::minilm::MiniLmEmbedder;
 use talab_memory::{Embedder, MemoryError, MemoryManager, MemoryRecords, SqlMemoryManager};
@@ -87,29 +88,39 @@ impl App {
     }
 
     /// The memory on the configured backend (`memory.backend`), built once per process: the
-    /// embedded store in the database, or pgvector on `memory.url` (default: the database when
-    /// it is PostgreSQL) in `memory.table`.
+    /// embedded store in the database, pgvector on `memory.url` (default: the database when it
+    /// is PostgreSQL) in `memory.table`, or the Chroma server at `memory.url` in the collection
+    /// `memory.table`.
     pub async fn memory(&self) -> Result<Arc<dyn MemoryManager>, CliError> {
         self.inner
             .memory
             .get_or_try_init(|| async {
                 let config = self.config();
-                if self.backend() != PGVECTOR {
-                    return Ok(self.embedded_store().await? as Arc<dyn MemoryManager>);
-                }
-                let url = config.memory_url.value.as_deref().ok_or_else(|| {
-                    CliError::usage(
-                        "memory.backend is pgvector, which needs a PostgreSQL with the vector extension: set \
-                         memory.url (TALAB_MEMORY_URL), or use a PostgreSQL database_url",
-                    )
-                })?;
-                let table = config
-                    .memory_table
-                    .value
-                    .as_deref()
-                    .unwrap_or(talab_memory::backends::pgvector::DEFAULT_TABLE);
-                let store = PgVectorMemory::connect(url, table, self.embedder().await?).await?;
-                Ok::<_, CliError>(Arc::new(store) as Arc<dyn MemoryManager>)
+                let table = config.memory_table.value.as_deref().unwrap_or(DEFAULT_TABLE);
+                let url = || {
+                    config.memory_url.value.as_deref().ok_or_else(|| {
+                        CliError::usage(format!(
+                            "memory.backend is {}, which needs memory.url (TALAB_MEMORY_URL): {}",
+                            self.backend(),
+                            match self.backend() {
+                                PGVECTOR =>
+                                    "a PostgreSQL with the vector extension, unless database_url is one",
+                                _ => "the Chroma server, http://HOST:PORT",
+                            }
+                        ))
+                    })
+                };
+                let memory: Arc<dyn MemoryManager> = match self.backend() {
+                    PGVECTOR => {
+                        Arc::new(PgVectorMemory::connect(url()?, table, self.embedder().await?).await?)
+                    }
+                    CHROMA => {
+                        let chroma = ChromaConfig::new(url()?).with_collection(table);
+                        Arc::new(ChromaMemory::connect(&chroma, self.embedder().await?).await?)
+                    }
+                    _ => self.embedded_store().await?,
+                };
+                Ok::<_, CliError>(memory)
             })
             .await
             .cloned()

@@ -260,5 +260,54 @@ async fn the_pgvector_backend_serves_memory_the_flow_ask_and_status() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("memory.url"));
     let out = talab(h, &["memory", "list"], &[("TALAB_MEMORY_BACKEND", "chromadb")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("one of embedded, pgvector"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one of embedded, pgvector, chroma"));
+}
+
+#[tokio::test]
+async fn the_chroma_backend_serves_memory_the_flow_ask_and_status() {
+    let Some(chroma) = talab_db::testing::chroma::chroma() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let env = [
+        ("TALAB_MEMORY_BACKEND", "chroma"),
+        ("TALAB_MEMORY_URL", chroma.url()),
+        ("TALAB_MEMORY_TABLE", chroma.collection()),
+    ];
+    for text in RUNS {
+        let v = json_ok(&talab(h, &["memory", "add", text, "--json"], &env));
+        assert_eq!(v["created"], true, "{v}");
+    }
+    let hits = json_ok(&talab(
+        h,
+        &["memory", "search", "Coinbase candle column order", "--json"],
+        &env,
+    ));
+    assert_eq!(hits["hits"][0]["content"], RUNS[2], "{hits}");
+    crate::util::ok(&talab(
+        h,
+        &["ingest", "synthetic", "--symbols", "BTC", "--days", "400"],
+        &env,
+    ));
+    crate::util::ok(&talab(
+        h,
+        &["refresh-ema", "--symbols", "BTC", "--no-fetch"],
+        &env,
+    ));
+    let answer = json_ok(&talab(h, &["ask", "what EMAs ran today", "--json"], &env));
+    assert!(answer["answer"].as_str().unwrap().contains("BTC"), "{answer}");
+    let status = json_ok(&talab(h, &["status", "--json"], &env));
+    assert_eq!(status["memory"]["backend"], "chroma", "{status}");
+    assert_eq!(status["memory"]["memories"], 4, "{status}");
+    let embedded = json_ok(&talab(h, &["memory", "list", "--json"], &[]));
+    assert_eq!(embedded["total"], 0, "{embedded}");
+    // A backend without word ranking says so rather than ranking some other way.
+    let lexical = talab(h, &["memory", "search", "Coinbase", "--mode", "lexical"], &env);
+    assert_ne!(lexical.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&lexical.stderr);
+    assert!(err.contains("chroma"), "{err}");
+    let out = talab(h, &["memory", "list"], &[("TALAB_MEMORY_BACKEND", "chroma")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http://HOST:PORT"));
 }

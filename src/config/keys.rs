@@ -10,7 +10,11 @@ use super::schema::{Fallback, Key, Kind, Place};
 use super::{Config, HttpPlatform};
 
 /// What `memory.backend` may be (the first is the default).
-pub const MEMORY_BACKENDS: [&str; 2] = ["embedded", talab_memory::backends::pgvector::PGVECTOR];
+pub const MEMORY_BACKENDS: [&str; 3] = [
+    "embedded",
+    talab_memory::backends::pgvector::PGVECTOR,
+    talab_memory::backends::chroma::CHROMA,
+];
 
 /// What `platforms.claude_code.talab_tools` may be.
 pub const TALAB_TOOLS_CHOICES: [&str; 3] = ["read", "all", "none"];
@@ -152,18 +156,23 @@ fn table() -> Vec<Key> {
                 place: place!(memory_backend),
                 choices: &MEMORY_BACKENDS,
             },
-            "where memories live: embedded (the database, searched in this process) or pgvector \
-             (PostgreSQL with the vector extension, searched in the server)",
+            "where memories live: embedded (the database, searched in this process), pgvector \
+             (PostgreSQL with the vector extension, searched in the server) or chroma (a ChromaDB \
+             server)",
         )
         .env("TALAB_MEMORY_BACKEND")
         .fallback(Fallback::Fixed(MEMORY_BACKENDS[0])),
         Key::new(
             "memory.url",
-            Kind::DatabaseUrl(place!(memory_url)),
-            "the pgvector backend's PostgreSQL (default: database_url when that is PostgreSQL)",
+            Kind::Url(place!(memory_url)),
+            "the pgvector backend's PostgreSQL (default: database_url when that is PostgreSQL) or the \
+             chroma backend's server (http://HOST:PORT)",
         )
         .env("TALAB_MEMORY_URL")
         .fallback(Fallback::Derived(|c| {
+            if c.memory_backend.value.as_deref() != Some(MEMORY_BACKENDS[1]) {
+                return None;
+            }
             let url = c.database_url.value.as_deref()?;
             let location = talab_db::DatabaseLocation::parse(url).ok()?;
             matches!(location, talab_db::DatabaseLocation::Postgres(_)).then(|| url.to_string())
@@ -171,7 +180,8 @@ fn table() -> Vec<Key> {
         Key::new(
             "memory.table",
             Kind::Text(place!(memory_table)),
-            "the pgvector backend's table (with its _events and _info tables beside it)",
+            "the pgvector backend's table (with its _events and _info tables beside it), or the \
+             chroma backend's collection",
         )
         .env("TALAB_MEMORY_TABLE")
         .fallback(Fallback::Fixed(talab_memory::backends::pgvector::DEFAULT_TABLE)),

@@ -166,17 +166,27 @@ impl ChromaMemory {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Inserted, MemoryError> {
+        self.insert_into(&self.scope, content, metadata, at).await
+    }
+
+    async fn insert_into(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Inserted, MemoryError> {
         use chrono::SubsecRound;
         let at = at.trunc_subsecs(6);
         validate_content(content)?;
         validate_metadata(&metadata)?;
         let hash = content_hash(content);
-        if let Some(id) = self.holders(&self.scope, &hash).await?.into_iter().next() {
+        if let Some(id) = self.holders(scope, &hash).await?.into_iter().next() {
             return Ok(Inserted { id, created: false });
         }
         let vector = self.embed(content).await?;
         let facts = Facts {
-            scope: &self.scope,
+            scope,
             hash: &hash,
             created_at: at,
             updated_at: at,
@@ -190,7 +200,7 @@ impl ChromaMemory {
             document: content,
             metadata: fields.clone(),
         };
-        let claimed = claim_id(&self.scope, &hash);
+        let claimed = claim_id(scope, &hash);
         self.collection.add(write(&claimed)).await?;
         let holder = self.collection.records(&[&claimed]).await?.remove(&claimed);
         match holder {
@@ -198,7 +208,7 @@ impl ChromaMemory {
                 id: claimed,
                 created: true,
             }),
-            Some(held) if held.scope == self.scope && held.hash == hash => Ok(Inserted {
+            Some(held) if held.scope == scope && held.hash == hash => Ok(Inserted {
                 id: claimed,
                 created: false,
             }),
@@ -285,6 +295,16 @@ impl MemoryManager for ChromaMemory {
 
     async fn insert(&self, content: &str, metadata: Metadata) -> Result<Inserted, MemoryError> {
         self.insert_at(content, metadata, now_micros()).await
+    }
+
+    async fn insert_in(
+        &self,
+        scope: &str,
+        content: &str,
+        metadata: Metadata,
+    ) -> Result<Inserted, MemoryError> {
+        crate::validate_scope(scope)?;
+        self.insert_into(scope, content, metadata, now_micros()).await
     }
 
     /// Vector ranking, as the embedded store's `search`.
