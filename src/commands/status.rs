@@ -65,17 +65,20 @@ async fn memory_status(app: &App) -> (MemoryStatus, Option<CliError>) {
             },
             None,
         ),
-        Err(e) => (
-            MemoryStatus {
-                backend,
-                location: None,
-                memories: None,
-                embedder: None,
-                ok: false,
-                error: Some(e.message().to_string()),
-            },
-            Some(e),
-        ),
+        Err(e) => (MemoryStatus::failed(backend, e.message()), Some(e)),
+    }
+}
+
+impl MemoryStatus {
+    fn failed(backend: String, why: &str) -> Self {
+        MemoryStatus {
+            backend,
+            location: None,
+            memories: None,
+            embedder: None,
+            ok: false,
+            error: Some(why.to_string()),
+        }
     }
 }
 
@@ -109,14 +112,7 @@ pub async fn run(app: &App, args: StatusArgs) -> Result<(), CliError> {
     let (memory, memory_failed) = match failed {
         // Without the database the embedded memory cannot open either: one error is enough.
         Some(_) if app.backend() == talab_memory::manager_sql::EMBEDDED => (
-            MemoryStatus {
-                backend: app.backend().to_string(),
-                location: None,
-                memories: None,
-                embedder: None,
-                ok: false,
-                error: Some("the database is not usable".into()),
-            },
+            MemoryStatus::failed(app.backend().to_string(), "the database is not usable"),
             None,
         ),
         _ => memory_status(app).await,

@@ -66,6 +66,22 @@ pub const KEY_METADATA: [&str; 3] = ["type", "task_type", "source"];
 /// The longest a metadata value is shown, in characters.
 const MAX_VALUE_CHARS: usize = 80;
 
+/// The memories of `by_id` in the order `wanted` gives, and the wanted ids it lacks: what a
+/// backend that fetches many ids in one query hands to [`render_context`].
+pub fn in_order(
+    wanted: &[&str],
+    mut by_id: std::collections::HashMap<String, Memory>,
+) -> (Vec<Memory>, Vec<String>) {
+    let (mut found, mut unknown) = (Vec::new(), Vec::new());
+    for id in wanted {
+        match by_id.remove(*id) {
+            Some(memory) => found.push(memory),
+            None => unknown.push(id.to_string()),
+        }
+    }
+    (found, unknown)
+}
+
 /// Renders memories (already in the caller's order) and the ids that were not found as a
 /// prompt-ready block within `budget_chars` characters; see the [module docs](self) for the format.
 pub fn render_context(memories: &[Memory], unknown_ids: &[String], budget_chars: usize) -> String {

@@ -6,6 +6,7 @@
 //! whichever backend wrote it).
 
 use chrono::{DateTime, Utc};
+use talab_db::sqlx::types as sqlx_json;
 
 use crate::Metadata;
 
@@ -18,6 +19,25 @@ pub struct MemoryEvent {
     pub at: DateTime<Utc>,
     /// What changed (e.g. the previous content of an update, the reason of a deprecation).
     pub detail: serde_json::Value,
+}
+
+/// A memory's history from its stored rows `(event, at, detail)`, oldest first;
+/// [`crate::MemoryError::NotFound`] when nothing ever happened to it.
+pub fn history(
+    id: &str,
+    rows: Vec<(String, DateTime<Utc>, sqlx_json::Json<serde_json::Value>)>,
+) -> Result<Vec<MemoryEvent>, crate::MemoryError> {
+    if rows.is_empty() {
+        return Err(crate::MemoryError::NotFound(id.to_string()));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(event, at, detail)| MemoryEvent {
+            event,
+            at,
+            detail: detail.0,
+        })
+        .collect())
 }
 
 /// The detail of an `add`: where it went and which embedder made its vector.

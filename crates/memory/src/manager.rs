@@ -105,8 +105,11 @@ pub trait MemoryManager: Send + Sync {
         })
     }
 
-    /// The prompt-ready context block for these ids (format: [`crate::context`]).
-    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError>;
+    /// The prompt-ready context block for these ids (format: [`crate::context`]), within
+    /// [`crate::DEFAULT_CONTEXT_BUDGET`].
+    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
+        self.context_within(ids, crate::DEFAULT_CONTEXT_BUDGET).await
+    }
 
     /// [`MemoryManager::get_context`] within `budget_chars` (memories are never cut in the
     /// middle): each id fetched with [`MemoryManager::get`], unknown ones named in the block.

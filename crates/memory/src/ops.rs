@@ -217,17 +217,7 @@ impl SqlMemoryManager {
             sqlx::query_as("SELECT event, at, detail FROM memory_events WHERE memory_id = $1 ORDER BY id")
                 .bind(id).fetch_all(pool).await
         })?;
-        if rows.is_empty() {
-            return Err(MemoryError::NotFound(id.to_string()));
-        }
-        Ok(rows
-            .into_iter()
-            .map(|(event, at, detail)| MemoryEvent {
-                event,
-                at,
-                detail: detail.0,
-            })
-            .collect())
+        crate::event::history(id, rows)
     }
 
     /// Up to `limit` memories of every scope from `offset`, oldest first, with the total.
@@ -326,10 +316,20 @@ impl SqlMemoryManager {
 
     /// Re-reads one memory into the loaded index.
     pub(crate) async fn reload_entry(&self, id: &str) -> Result<(), MemoryError> {
-        let fresh = self.load_entries(Some(id)).await?;
-        self.with_index(|index| match fresh.into_iter().next() {
-            Some((entry, vector)) => index.upsert(entry, &vector),
-            None => {
+        self.reload_entries(&[id]).await
+    }
+
+    /// Re-reads these memories into the loaded index in one query: the ones still searchable
+    /// are replaced, the others (deleted, or re-embedded by another embedder) removed.
+    pub(crate) async fn reload_entries(&self, ids: &[&str]) -> Result<(), MemoryError> {
+        let fresh = self.load_entries(Some(ids)).await?;
+        self.with_index(|index| {
+            let mut gone: std::collections::HashSet<&str> = ids.iter().copied().collect();
+            for (entry, vector) in fresh {
+                gone.remove(entry.id.as_str());
+                index.upsert(entry, &vector);
+            }
+            for id in gone {
                 index.remove(id);
             }
         })

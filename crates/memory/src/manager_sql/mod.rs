@@ -20,9 +20,9 @@ use tokio::sync::RwLock;
 use crate::search::{IndexEntry, SearchIndex, SearchMode, SearchOutcome, SearchRequest};
 use crate::store::DEFAULT_SCOPE;
 use crate::{
-    BackendInfo, DEFAULT_CONTEXT_BUDGET, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError,
-    MemoryEvent, MemoryManager, MemoryRecords, Metadata, NewMemory, Page, now_micros, validate_content,
-    validate_query, validate_scope, validate_threshold, vector,
+    BackendInfo, Embedder, EmbedderIdentity, Inserted, Memory, MemoryError, MemoryEvent, MemoryManager,
+    MemoryRecords, Metadata, NewMemory, Page, now_micros, validate_content, validate_query, validate_scope,
+    validate_threshold, vector,
 };
 pub use info::{StoreInfo, identity_key};
 
@@ -166,7 +166,7 @@ impl SqlMemoryManager {
             .with_embedding(self.key.clone(), vector.clone());
         let inserted = self.records.insert_at(new, at).await?;
         if inserted.created {
-            let entry = self.load_entries(Some(&inserted.id)).await?;
+            let entry = self.load_entries(Some(&[&inserted.id])).await?;
             let mut index = self.index.write().await;
             if let (Some(index), Some((entry, vector))) = (index.as_mut(), entry.into_iter().next()) {
                 index.upsert(entry, &vector);
@@ -248,18 +248,25 @@ impl SqlMemoryManager {
         }
     }
 
-    /// The searchable rows (vectors of this embedder), all of them or the one with this id.
+    /// The searchable rows (vectors of this embedder): all of them, or those of these ids (in
+    /// one query; callers keep the list within the backends' bind limits).
     pub(crate) async fn load_entries(
         &self,
-        id: Option<&str>,
+        ids: Option<&[&str]>,
     ) -> Result<Vec<(IndexEntry, Vec<f32>)>, MemoryError> {
-        let only = if id.is_some() { " AND id = $3" } else { "" };
+        let only = match ids {
+            Some(ids) => {
+                let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+                format!(" AND id IN ({})", marks.join(", "))
+            }
+            None => String::new(),
+        };
         let sql = format!("SELECT {ENTRY_COLUMNS} FROM memories WHERE embedder = $1 AND dim = $2{only}");
         let dim = info::dim_i32(&self.identity)?;
         let rows: Vec<EntryRow> = on_pool!(self.records.database(), pool => {
             let mut query = sqlx::query_as(&sql).bind(&self.key).bind(dim);
-            if let Some(id) = id {
-                query = query.bind(id);
+            for id in ids.unwrap_or_default() {
+                query = query.bind(*id);
             }
             query.fetch_all(pool).await
         })?;
@@ -316,10 +323,6 @@ impl MemoryManager for SqlMemoryManager {
             ..SearchRequest::new(query)
         };
         Ok(self.search_with(&request).await?.hits)
-    }
-
-    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
-        self.records.context(ids, DEFAULT_CONTEXT_BUDGET).await
     }
 
     /// One query for every id.

@@ -14,7 +14,8 @@ use talab_db::sqlx;
 
 use crate::{MemoryError, SqlMemoryManager};
 
-/// Above this many changed memories, reloading the whole index is cheaper than one by one.
+/// Above this many changed memories the whole index is reloaded (this also keeps the one query
+/// that reloads the changed ones well within every backend's bind limit).
 const RELOAD_ALL_ABOVE: usize = 256;
 
 impl SqlMemoryManager {
@@ -54,9 +55,8 @@ impl SqlMemoryManager {
             self.refresh().await;
             return self.ensure_loaded().await;
         }
-        for id in &changed {
-            self.reload_entry(id).await?;
-        }
+        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+        self.reload_entries(&changed).await?;
         self.seen_event.fetch_max(last, Ordering::AcqRel);
         Ok(())
     }

@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::context::{DEFAULT_CONTEXT_BUDGET, render_context};
+use crate::context::render_context;
 use crate::model::{now_micros, unique_ids};
 use crate::search::{SearchMode, SearchOutcome, SearchRequest};
 use crate::store::DEFAULT_SCOPE;
@@ -265,15 +265,12 @@ impl ChromaMemory {
 
     /// The memories with these ids in this order (unknown ids left out, listed second).
     async fn in_order(&self, ids: &[&str]) -> Result<(Vec<Memory>, Vec<String>), MemoryError> {
-        let mut by_id = self.collection.records(ids).await?;
-        let (mut found, mut unknown) = (Vec::new(), Vec::new());
-        for id in ids {
-            match by_id.remove(*id) {
-                Some(stored) => found.push(stored.memory),
-                None => unknown.push(id.to_string()),
-            }
-        }
-        Ok((found, unknown))
+        let by_id = self.collection.records(ids).await?;
+        let memories = by_id
+            .into_iter()
+            .map(|(id, stored)| (id, stored.memory))
+            .collect();
+        Ok(crate::context::in_order(ids, memories))
     }
 }
 
@@ -327,9 +324,10 @@ impl MemoryManager for ChromaMemory {
         self.search_in_server(request).await
     }
 
-    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
+    /// One request for every id.
+    async fn context_within(&self, ids: &[String], budget_chars: usize) -> Result<String, MemoryError> {
         let (found, unknown) = self.in_order(&unique_ids(ids)).await?;
-        Ok(render_context(&found, &unknown, DEFAULT_CONTEXT_BUDGET))
+        Ok(render_context(&found, &unknown, budget_chars))
     }
 
     async fn get(&self, id: &str) -> Result<Memory, MemoryError> {

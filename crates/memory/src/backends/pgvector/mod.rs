@@ -27,7 +27,7 @@ use talab_db::sqlx::types::Json;
 use talab_db::sqlx::{self, PgConnection, PgPool};
 use talab_db::{Database, DatabaseLocation, DbError, Pool};
 
-use crate::context::{DEFAULT_CONTEXT_BUDGET, render_context};
+use crate::context::{in_order, render_context};
 use crate::event::{Revision, add_detail, delete_detail, deprecate_detail, revise};
 use crate::manager_sql::identity_key;
 use crate::model::{FETCHED_RELEVANCE, now_micros, unique_ids};
@@ -309,7 +309,8 @@ impl MemoryManager for PgVectorMemory {
         self.search_in_server(request).await
     }
 
-    async fn get_context(&self, ids: &[String]) -> Result<String, MemoryError> {
+    /// One query for every id.
+    async fn context_within(&self, ids: &[String], budget_chars: usize) -> Result<String, MemoryError> {
         let wanted = unique_ids(ids);
         let rows: Vec<MemoryRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM {} WHERE id = ANY($1)",
@@ -318,18 +319,12 @@ impl MemoryManager for PgVectorMemory {
         .bind(wanted.iter().map(|id| id.to_string()).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await?;
-        let mut by_id: std::collections::HashMap<String, Memory> = rows
+        let by_id = rows
             .into_iter()
             .map(|row| (row.0.clone(), into_memory(row)))
             .collect();
-        let (mut found, mut unknown) = (Vec::new(), Vec::new());
-        for id in wanted {
-            match by_id.remove(id) {
-                Some(memory) => found.push(memory),
-                None => unknown.push(id.to_string()),
-            }
-        }
-        Ok(render_context(&found, &unknown, DEFAULT_CONTEXT_BUDGET))
+        let (found, unknown) = in_order(&wanted, by_id);
+        Ok(render_context(&found, &unknown, budget_chars))
     }
 
     async fn get(&self, id: &str) -> Result<Memory, MemoryError> {
@@ -440,17 +435,7 @@ impl MemoryManager for PgVectorMemory {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        if rows.is_empty() {
-            return Err(MemoryError::NotFound(id.to_string()));
-        }
-        Ok(rows
-            .into_iter()
-            .map(|(event, at, detail)| MemoryEvent {
-                event,
-                at,
-                detail: detail.0,
-            })
-            .collect())
+        crate::event::history(id, rows)
     }
 
     async fn list(&self, offset: u64, limit: u64) -> Result<Page, MemoryError> {
