@@ -325,7 +325,9 @@ async fn a_task_routed_to_claude_code_can_call_talabs_read_only_tools() {
         assert_eq!(out["platform"], "claude_code", "{label}: {out}");
         assert_eq!(seen["config_mode"], "0o600", "{label}");
         let server = &seen["config"]["mcpServers"]["talab"];
-        assert_eq!(server["command"], env!("CARGO_BIN_EXE_talab"), "{label}");
+        // The running program's own path (`current_exe`: resolved, whatever `..` the build gave).
+        let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_talab")).unwrap();
+        assert_eq!(server["command"], binary.to_str().unwrap(), "{label}");
         assert_eq!(server["args"], serde_json::json!(["mcp"]), "{label}");
         assert_eq!(server["env"]["TALAB_DATABASE_URL"], url, "{label}");
         let allowed: Vec<&str> = seen["allowed"]
